@@ -1,0 +1,232 @@
+"""Dynamic micro-batching: many concurrent requests, few efficient model calls.
+
+Each queued item carries its payload, a future and its enqueue time. A worker takes the first
+waiting item, then keeps collecting until the batch is full (by count or by cost budget) or
+`max_wait` has passed since that first item, whichever comes first. Items whose client has gone
+(cancelled future) are skipped; the rest are sorted by cost (text length) so padding is small,
+and the model runs in a dedicated thread so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from service.errors import ModelFailureError, QueueFullError
+
+ItemT = TypeVar("ItemT")
+ResultT = TypeVar("ResultT")
+
+logger = logging.getLogger(__name__)
+
+
+class Scorer(Protocol[ItemT, ResultT]):
+    """The one model interface: synchronous, batched, run in an executor."""
+
+    name: str
+    max_batch_size: int
+
+    def warmup(self) -> None:
+        """Run the model once so the first real request does not pay for lazy initialisation."""
+
+    def predict_batch(self, items: list[ItemT]) -> list[ResultT]:
+        """One result per item, in order."""
+        ...
+
+    def cost(self, item: ItemT) -> int:
+        """Relative cost of an item (e.g. characters or tokens), for sorting and budgets."""
+        ...
+
+
+class BatchObserver(Protocol):
+    """Receives batching events (implemented by the metrics module)."""
+
+    def queue_depth(self, model: str, depth: int) -> None: ...
+    def batch_done(self, model: str, size: int, queue_waits: Sequence[float], seconds: float) -> None: ...
+    def rejected(self, model: str, reason: str) -> None: ...
+
+
+class _NullObserver:
+    def queue_depth(self, model: str, depth: int) -> None:
+        pass
+
+    def batch_done(self, model: str, size: int, queue_waits: Sequence[float], seconds: float) -> None:
+        pass
+
+    def rejected(self, model: str, reason: str) -> None:
+        pass
+
+
+@dataclass
+class _Queued(Generic[ItemT, ResultT]):
+    payload: ItemT
+    future: asyncio.Future[ResultT]
+    enqueued_at: float
+    cost: int = field(default=1)
+
+
+@dataclass(frozen=True)
+class BatchingConfig:
+    """Knobs of one batcher (documented in README, "Batching knobs")."""
+
+    max_batch_size: int
+    max_wait_s: float
+    max_queue_size: int
+    max_batch_cost: int | None = None  # e.g. a token budget for translation
+    retry_after_s: int = 1
+
+
+class MicroBatcher(Generic[ItemT, ResultT]):
+    """Queues items from many requests and feeds them to a `Scorer` in batches."""
+
+    def __init__(
+        self,
+        scorer: Scorer[ItemT, ResultT],
+        config: BatchingConfig,
+        observer: BatchObserver | None = None,
+    ) -> None:
+        self._scorer = scorer
+        self._config = config
+        self._observer: BatchObserver = observer or _NullObserver()
+        self._queue: deque[_Queued[ItemT, ResultT]] = deque()
+        self._wakeup = asyncio.Event()
+        # One thread per model: model calls are serialised, torch parallelises inside each call.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{scorer.name}")
+        self._worker: asyncio.Task[None] | None = None
+        self._closing = False
+        self._in_flight = 0
+        self.batches_run = 0
+
+    @property
+    def depth(self) -> int:
+        return len(self._queue)
+
+    @property
+    def name(self) -> str:
+        return self._scorer.name
+
+    def start(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._run(), name=f"batcher-{self.name}")
+
+    async def run_sync(self, func: Callable[[], ResultT]) -> ResultT:
+        """Run a one-off call (e.g. warm-up) on the model thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, func)
+
+    async def submit_many(self, payloads: Sequence[ItemT]) -> list[ResultT]:
+        """Queue all payloads at once (admitted together or not at all) and await their results.
+
+        Raises `QueueFullError` when the queue cannot take them all; a cancelled caller's items
+        are skipped by the worker.
+        """
+        if not payloads:
+            return []
+        if self._closing:
+            raise QueueFullError("the service is shutting down", self._config.retry_after_s)
+        if len(self._queue) + len(payloads) > self._config.max_queue_size:
+            self._observer.rejected(self.name, "queue_full")
+            raise QueueFullError(
+                f"queue for model '{self.name}' is full ({len(self._queue)} of "
+                f"{self._config.max_queue_size} items waiting); retry later",
+                self._config.retry_after_s,
+            )
+        loop = asyncio.get_running_loop()
+        now = time.perf_counter()
+        queued = [
+            _Queued(payload, loop.create_future(), now, max(1, self._scorer.cost(payload)))
+            for payload in payloads
+        ]
+        self._queue.extend(queued)
+        self._observer.queue_depth(self.name, len(self._queue))
+        self._wakeup.set()
+        try:
+            return list(await asyncio.gather(*(item.future for item in queued)))
+        except BaseException:
+            for item in queued:
+                item.future.cancel()  # the client is gone: let the worker skip what is left
+            raise
+
+    async def close(self) -> None:
+        """Finish queued work, then stop the worker and the model thread."""
+        self._closing = True
+        while self._queue or self._in_flight:
+            await asyncio.sleep(0.01)
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except asyncio.CancelledError:
+                pass
+        self._executor.shutdown(wait=True)
+
+    async def _collect(self) -> list[_Queued[ItemT, ResultT]]:
+        """Wait for the first item, then gather more until full or `max_wait` elapsed."""
+        while not self._queue:
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        deadline = self._queue[0].enqueued_at + self._config.max_wait_s
+        batch: list[_Queued[ItemT, ResultT]] = []
+        cost = 0
+        budget = self._config.max_batch_cost
+        while True:
+            while self._queue and len(batch) < self._config.max_batch_size:
+                head = self._queue[0]
+                if head.future.done():  # client gone (cancelled) before we got to it
+                    self._queue.popleft()
+                    continue
+                if budget is not None and batch and cost + head.cost > budget:
+                    return batch
+                batch.append(self._queue.popleft())
+                cost += head.cost
+            if len(batch) >= self._config.max_batch_size:
+                return batch
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return batch
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=remaining)
+            except asyncio.TimeoutError:
+                return batch
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._collect()
+            self._observer.queue_depth(self.name, len(self._queue))
+            live = [item for item in batch if not item.future.done()]
+            if not live:
+                continue
+            live.sort(key=lambda item: item.cost)
+            started = time.perf_counter()
+            waits = [started - item.enqueued_at for item in live]
+            self._in_flight = len(live)
+            try:
+                results = await loop.run_in_executor(
+                    self._executor, self._scorer.predict_batch, [item.payload for item in live]
+                )
+                if len(results) != len(live):
+                    raise RuntimeError(
+                        f"model '{self.name}' returned {len(results)} outputs for {len(live)} inputs"
+                    )
+            except Exception as exc:  # the model's fault, not the client's: fail this batch only
+                logger.exception("batch failed", extra={"model": self.name, "size": len(live)})
+                error = ModelFailureError(f"model '{self.name}' failed on this batch")
+                error.__cause__ = exc
+                for item in live:
+                    if not item.future.done():
+                        item.future.set_exception(error)
+                continue
+            finally:
+                self._in_flight = 0
+            self.batches_run += 1
+            self._observer.batch_done(self.name, len(live), waits, time.perf_counter() - started)
+            for item, result in zip(live, results):
+                if not item.future.done():
+                    item.future.set_result(result)

@@ -1,0 +1,145 @@
+"""The `pivot-reward` command line: serve, prepare-models, info."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+from service import __version__
+from service.settings import Settings
+from service.state import ServiceState
+
+logger = logging.getLogger("service.cli")
+
+
+def _settings_or_exit() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"PIVOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
+        print(f"pivot-reward: invalid configuration: {problems}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP service with uvicorn; SIGTERM drains gracefully."""
+    from service.app import create_app
+    from service.logs import configure_logging
+
+    settings = _settings_or_exit()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    configure_logging(settings.log_level, settings.log_json)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_s)),
+        limit_concurrency=None,
+        timeout_keep_alive=75,  # longer than typical trainer connection-pool idle times
+    )
+    server = DrainingServer(config, app.state.pivot, settings.drain_delay_s)
+    logger.info("starting", extra={"host": host, "port": port, "version": __version__})
+    server.run()
+    return 0
+
+
+class DrainingServer(uvicorn.Server):
+    """On SIGTERM/SIGINT: /readyz turns 503 first, then (after `drain_delay_s`) uvicorn stops
+    accepting and finishes in-flight requests within its graceful-shutdown timeout."""
+
+    def __init__(self, config: uvicorn.Config, state: ServiceState, drain_delay_s: float) -> None:
+        super().__init__(config)
+        self._state = state
+        self._drain_delay_s = drain_delay_s
+        self._drain_started = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._state.status, self._state.detail = "draining", "shutting down"
+        if self._drain_started or self._drain_delay_s <= 0:
+            super().handle_exit(sig, frame)
+            return
+        self._drain_started = True
+        logger.info("draining", extra={"delay_s": self._drain_delay_s})
+        asyncio.get_event_loop().call_later(self._drain_delay_s, super().handle_exit, sig, frame)
+
+
+def cmd_prepare_models(args: argparse.Namespace) -> int:
+    """Convert/validate the configured models into the cache (idempotent)."""
+    from models.registry import ensure_model
+
+    settings = _settings_or_exit()
+    from service.embedding import HASH_ENCODER_NAME
+
+    if settings.embedding_model == HASH_ENCODER_NAME:
+        print("test-hash-encoder needs no preparation")
+        return 0
+    path = ensure_model(settings.embedding_model, settings.cache_dir, progress=not args.quiet)
+    print(f"embedding model ready: {path}")
+    if settings.translation_model is not None:
+        from service.translation import NllbTranslator
+
+        NllbTranslator(settings.translation_model, device="cpu")
+        print(f"translation model loads: {settings.translation_model}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print version, settings and model availability as JSON."""
+    settings = _settings_or_exit()
+    info: dict[str, Any] = {"version": __version__, "settings": json.loads(settings.model_dump_json())}
+    if info["settings"].get("api_keys"):
+        info["settings"]["api_keys"] = "***"
+    try:
+        from models.registry import BUILTIN_MODELS, is_prepared
+
+        info["builtin_models"] = {
+            name: {"prepared": is_prepared(name, settings.cache_dir)} for name in BUILTIN_MODELS
+        }
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        info["torch"] = {"version": torch.__version__, "cuda": torch.cuda.is_available()}
+    except ImportError:
+        info["torch"] = None
+    print(json.dumps(info, indent=2, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pivot-reward", description="Reward scoring service for multilingual RL.")
+    parser.add_argument("--version", action="version", version=f"pivot-reward {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the HTTP service (settings from PIVOT_* env vars)")
+    serve.add_argument("--host", help="override PIVOT_HOST")
+    serve.add_argument("--port", type=int, help="override PIVOT_PORT")
+    serve.set_defaults(func=cmd_serve)
+    prepare = sub.add_parser("prepare-models", help="convert and validate the configured models")
+    prepare.add_argument("--quiet", action="store_true", help="no progress bar")
+    prepare.set_defaults(func=cmd_prepare_models)
+    info = sub.add_parser("info", help="print version, settings and model status")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""Prometheus metrics, one registry per app instance (so tests can build many apps)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+DEPTH_BUCKETS = (0, 1, 8, 32, 128, 512, 2048, 8192, 32768)
+
+
+class Metrics:
+    """All service metrics; also the batching and cache observer."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "pivot_requests_total", "HTTP requests by route and status.", ["route", "method", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "pivot_request_latency_seconds", "HTTP request latency.", ["route"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.queue_time = Histogram(
+            "pivot_queue_time_seconds", "Time items wait in a model queue.", ["model"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.batch_size = Histogram(
+            "pivot_batch_size", "Items per model call.", ["model"], buckets=BATCH_BUCKETS, registry=r
+        )
+        self.batch_seconds = Histogram(
+            "pivot_batch_seconds", "Model time per batch.", ["model"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.queue_depth_gauge = Gauge("pivot_queue_depth", "Items waiting in a model queue.", ["model"], registry=r)
+        self.queue_depth_hist = Histogram(
+            "pivot_queue_depth_observed", "Queue depth seen at enqueue/dequeue.", ["model"], buckets=DEPTH_BUCKETS, registry=r
+        )
+        self.rejections = Counter("pivot_rejected_total", "Requests rejected before queueing.", ["model", "reason"], registry=r)
+        self.cache_hits = Counter("pivot_embedding_cache_hits_total", "Embedding cache hits.", ["model"], registry=r)
+        self.cache_misses = Counter("pivot_embedding_cache_misses_total", "Embedding cache misses.", ["model"], registry=r)
+        self.items = Counter("pivot_items_scored_total", "Items scored, by endpoint.", ["route"], registry=r)
+
+    # --- BatchObserver ---
+    def queue_depth(self, model: str, depth: int) -> None:
+        self.queue_depth_gauge.labels(model).set(depth)
+        self.queue_depth_hist.labels(model).observe(depth)
+
+    def batch_done(self, model: str, size: int, queue_waits: Sequence[float], seconds: float) -> None:
+        self.batch_size.labels(model).observe(size)
+        self.batch_seconds.labels(model).observe(seconds)
+        histogram = self.queue_time.labels(model)
+        for wait in queue_waits:
+            histogram.observe(wait)
+
+    def rejected(self, model: str, reason: str) -> None:
+        self.rejections.labels(model, reason).inc()
+
+    # --- CacheObserver ---
+    def cache_lookups(self, model: str, hits: int, misses: int) -> None:
+        if hits:
+            self.cache_hits.labels(model).inc(hits)
+        if misses:
+            self.cache_misses.labels(model).inc(misses)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,1 @@
+"""HTTP routers: thin layers that validate, submit and build responses."""

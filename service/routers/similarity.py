@@ -1,0 +1,74 @@
+"""POST /v1/similarity: PB-RLSVR's embedding reward."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from service.errors import UnknownModelError
+from service.routers.deps import check_item_count, check_text_lengths, get_state, require_api_key, with_deadline
+from service.schemas import (
+    CalibrationInfo,
+    ErrorResponse,
+    SimilarityRequest,
+    SimilarityResponse,
+    SimilarityResult,
+)
+from service.state import ServiceState
+
+router = APIRouter(tags=["scoring"], dependencies=[Depends(require_api_key)])
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in {
+        400: "Malformed JSON.",
+        401: "Missing or invalid API key.",
+        413: "Body too large.",
+        422: "Invalid input (the `fields` list names each offending field).",
+        429: "Queue full; retry after `Retry-After` seconds.",
+        503: "Models loading or service draining.",
+        504: "Request deadline exceeded.",
+    }.items()
+}
+
+
+@router.post(
+    "/v1/similarity",
+    response_model=SimilarityResponse,
+    summary="Cross-lingual semantic equivalence",
+    responses=ERROR_RESPONSES,
+)
+async def similarity(request: SimilarityRequest, state: ServiceState = Depends(get_state)) -> SimilarityResponse:
+    """Score each candidate against its (English) reference: calibrated `score` in [0, 1] and raw `cosine`.
+
+    Results come back in request order. Duplicate texts are embedded once, and embeddings are cached,
+    so sending the same reference with every rollout costs nothing extra.
+    """
+    count, loc = request.item_count()
+    check_item_count(state, count, loc)
+    candidates, references, candidate_locs, reference_locs = request.as_pairs()
+    check_text_lengths(state, candidates + references, candidate_locs + reference_locs)
+    service = state.require_embedding()
+    if request.model is not None and request.model != service.name:
+        raise UnknownModelError(
+            f"model '{request.model}' is not loaded; available: ['{service.name}']", "model"
+        )
+    cosines, scores, truncated = await with_deadline(
+        state,
+        service.cosine_pairs(
+            candidates,
+            references,
+            allow_truncation=request.truncate,
+            candidate_locs=candidate_locs,
+            reference_locs=reference_locs,
+        ),
+    )
+    state.metrics.items.labels("/v1/similarity").inc(count)
+    cal = service.calibration
+    return SimilarityResponse(
+        model=service.name,
+        calibration=CalibrationInfo(low=cal.low, high=cal.high, source=cal.source),
+        results=[
+            SimilarityResult(score=round(float(s), 6), cosine=round(float(c), 6), truncated=t)
+            for s, c, t in zip(scores, cosines, truncated)
+        ],
+    )

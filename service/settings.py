@@ -1,0 +1,129 @@
+"""Service configuration: one `BaseSettings`, every field an env var with the `PIVOT_` prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Hard ceilings baked into the request schema (and so into openapi.yaml); the configured limits
+# below may lower them, never raise them.
+HARD_MAX_ITEMS = 4096
+HARD_MAX_TEXT_CHARS = 100_000
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "pivot-reward"
+
+
+class Settings(BaseSettings):
+    """All knobs of the service. Validated once at start-up; a bad value stops the process."""
+
+    model_config = SettingsConfigDict(env_prefix="PIVOT_", extra="ignore", frozen=True)
+
+    # --- server ---
+    host: str = Field("127.0.0.1", description="Interface to bind.")
+    port: int = Field(8000, ge=1, le=65535, description="Port to bind.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = Field(True, description="Structured JSON logs (false: plain text).")
+
+    # --- models ---
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir,
+        description="Where prepared (converted) models are stored.",
+    )
+    embedding_model: str = Field(
+        "multilingual-e5-small",
+        description="Built-in model name, or a path to any sentence-transformers folder.",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="auto = CUDA (fp16) when a GPU is visible, else CPU (fp32)."
+    )
+    torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = all cores.")
+    calibration_low: float | None = Field(
+        None, description="Override: cosine that maps to score 0 (default: the model's own)."
+    )
+    calibration_high: float | None = Field(
+        None, description="Override: cosine that maps to score 1 (default: the model's own)."
+    )
+    translation_model: Path | None = Field(
+        None, description="Path to a CTranslate2-converted NLLB-200 folder (optional)."
+    )
+    translation_compute_type: str | None = Field(
+        None, description="CTranslate2 compute type; default int8 on CPU, float16 on CUDA."
+    )
+    exit_on_load_failure: bool = Field(
+        True,
+        description="Exit non-zero when a model cannot be loaded (false: stay up, /readyz 503).",
+    )
+
+    # --- batching (see README, "Batching knobs") ---
+    max_batch_size: int = Field(
+        64, ge=1, le=4096, description="Most texts embedded in one model call."
+    )
+    max_wait_ms: float = Field(
+        5.0,
+        ge=0,
+        le=1000,
+        description="How long the first queued item waits for others before its batch closes.",
+    )
+    max_queue_size: int = Field(
+        8192, ge=1, description="Most texts waiting in a model's queue; more gives 429."
+    )
+    embedding_cache_mb: float = Field(
+        128.0, ge=0, description="Bound of the LRU embedding cache, in MiB (0 disables it)."
+    )
+
+    # --- limits ---
+    max_items_per_request: int = Field(
+        1024, ge=1, le=HARD_MAX_ITEMS, description="Most pairs/candidates/items in one request."
+    )
+    max_text_chars: int = Field(
+        20_000, ge=1, le=HARD_MAX_TEXT_CHARS, description="Longest accepted text, in characters."
+    )
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest request body.")
+    request_timeout_s: float = Field(
+        120.0, gt=0, description="Per-request deadline; past it the client gets 504."
+    )
+    retry_after_s: int = Field(1, ge=1, description="Retry-After sent with 429.")
+
+    # --- lifecycle & security ---
+    shutdown_grace_s: float = Field(
+        30.0, ge=0, description="On SIGTERM, time allowed for in-flight requests to finish."
+    )
+    drain_delay_s: float = Field(
+        0.0, ge=0, description="On SIGTERM, time /readyz reports 503 before the listener closes."
+    )
+    api_keys: str = Field(
+        "", description="Comma-separated bearer tokens; empty disables authentication."
+    )
+    metrics_require_auth: bool = Field(False, description="Require an API key for /metrics.")
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _non_empty_model(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a built-in model or a folder")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _calibration_pair(self) -> Settings:
+        low, high = self.calibration_low, self.calibration_high
+        if (low is None) != (high is None):
+            raise ValueError("set both PIVOT_CALIBRATION_LOW and PIVOT_CALIBRATION_HIGH, or neither")
+        if low is not None and high is not None and not low < high:
+            raise ValueError("PIVOT_CALIBRATION_LOW must be below PIVOT_CALIBRATION_HIGH")
+        return self
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read from the environment once)."""
+    return Settings()
