@@ -21,7 +21,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service import __version__
 from service.batching import BatchingConfig
 from service.calibration import BUILTIN_CALIBRATIONS, UNCALIBRATED, Calibration, load_calibration
-from service.embedding import HASH_ENCODER_NAME, EmbeddingService, HashEncoder, SentenceTransformerEncoder
+from service.embedding import (
+    HASH_ENCODER_NAME,
+    EmbeddingService,
+    HashEncoder,
+    SentenceTransformerEncoder,
+)
 from service.errors import ServiceError, status_for
 from service.logs import request_id_var
 from service.middleware import RequestContextMiddleware
@@ -31,7 +36,9 @@ from service.state import ServiceState
 
 logger = logging.getLogger(__name__)
 
-EncoderFactory = Callable[[Settings], tuple[SentenceTransformerEncoder | HashEncoder, Calibration, str | None]]
+EncoderFactory = Callable[
+    [Settings], tuple[SentenceTransformerEncoder | HashEncoder, Calibration, str | None]
+]
 
 DESCRIPTION = """\
 Reward scoring for multilingual reasoning RL (PB-RLSVR, PASMR, Best-of-L).
@@ -46,7 +53,9 @@ def builtin_calibration(name: str) -> Calibration | None:
     return BUILTIN_CALIBRATIONS.get(name)
 
 
-def load_encoder(settings: Settings) -> tuple[SentenceTransformerEncoder | HashEncoder, Calibration, str | None]:
+def load_encoder(
+    settings: Settings,
+) -> tuple[SentenceTransformerEncoder | HashEncoder, Calibration, str | None]:
     """Prepare (if built-in and missing) and load the configured embedding model."""
     if settings.embedding_model == HASH_ENCODER_NAME:
         encoder: SentenceTransformerEncoder | HashEncoder = HashEncoder()
@@ -55,17 +64,25 @@ def load_encoder(settings: Settings) -> tuple[SentenceTransformerEncoder | HashE
         from models.registry import BUILTIN_MODELS, ensure_model
 
         model_dir = ensure_model(settings.embedding_model, settings.cache_dir, progress=False)
-        name = settings.embedding_model if settings.embedding_model in BUILTIN_MODELS else Path(model_dir).name
+        name = (
+            settings.embedding_model
+            if settings.embedding_model in BUILTIN_MODELS
+            else Path(model_dir).name
+        )
         encoder = SentenceTransformerEncoder(
             Path(model_dir), name, device=settings.device, threads=settings.torch_threads
         )
         calibration = load_calibration(Path(model_dir)) or builtin_calibration(name) or UNCALIBRATED
         if calibration is UNCALIBRATED:
-            logger.warning("no calibration constants for this model; scores are raw cosines clipped to [0, 1]",
-                           extra={"model": name})
+            logger.warning(
+                "no calibration constants for this model; scores are raw cosines clipped to [0, 1]",
+                extra={"model": name},
+            )
         path = str(model_dir)
     if settings.calibration_low is not None and settings.calibration_high is not None:
-        calibration = Calibration(settings.calibration_low, settings.calibration_high, "settings override")
+        calibration = Calibration(
+            settings.calibration_low, settings.calibration_high, "settings override"
+        )
     encoder.max_batch_size = settings.max_batch_size
     return encoder, calibration, path
 
@@ -105,10 +122,22 @@ async def _load_models(state: ServiceState, encoder_factory: EncoderFactory) -> 
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _error_response(request: Request | None, status: int, error_type: str, message: str,
-                    fields: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"type": error_type, "message": message, "fields": fields or [],
-                      "request_id": request_id_var.get()}}
+def _error_response(
+    request: Request | None,
+    status: int,
+    error_type: str,
+    message: str,
+    fields: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {
+        "error": {
+            "type": error_type,
+            "message": message,
+            "fields": fields or [],
+            "request_id": request_id_var.get(),
+        }
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -131,41 +160,70 @@ def _install_error_handlers(app: FastAPI) -> None:
         status = status_for(exc)
         if status >= 500 and exc.__cause__ is not None:
             logger.error("internal error", exc_info=exc.__cause__)
-        return _error_response(request, status, exc.error_type, exc.message,
-                               [{"loc": f.loc, "msg": f.msg} for f in exc.fields], exc.headers)
+        return _error_response(
+            request,
+            status,
+            exc.error_type,
+            exc.message,
+            [{"loc": f.loc, "msg": f.msg} for f in exc.fields],
+            exc.headers,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         content_type = request.headers.get("content-type", "")
         if request.method in ("POST", "PUT", "PATCH") and "json" not in content_type.lower():
-            return _error_response(request, 415, "unsupported_media_type",
-                                   f"send the body as JSON with 'Content-Type: application/json' "
-                                   f"(got '{content_type or 'none'}')", [{"loc": "body", "msg": "not JSON"}])
+            return _error_response(
+                request,
+                415,
+                "unsupported_media_type",
+                f"send the body as JSON with 'Content-Type: application/json' "
+                f"(got '{content_type or 'none'}')",
+                [{"loc": "body", "msg": "not JSON"}],
+            )
         if any(e.get("type") == "json_invalid" for e in errors):
-            return _error_response(request, 400, "malformed_json", "request body is not valid JSON",
-                                   [{"loc": "body", "msg": str(errors[0].get("msg"))}])
+            return _error_response(
+                request,
+                400,
+                "malformed_json",
+                "request body is not valid JSON",
+                [{"loc": "body", "msg": str(errors[0].get("msg"))}],
+            )
         fields = [{"loc": _loc(e.get("loc", ())), "msg": str(e.get("msg"))} for e in errors[:50]]
         summary = "; ".join(f"{f['loc']}: {f['msg']}" for f in fields[:5])
-        return _error_response(request, 422, "validation_error", f"invalid request: {summary}", fields)
+        return _error_response(
+            request, 422, "validation_error", f"invalid request: {summary}", fields
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kinds = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
-        return _error_response(request, exc.status_code, kinds.get(exc.status_code, "http_error"),
-                               str(exc.detail), headers=getattr(exc, "headers", None))
+        return _error_response(
+            request,
+            exc.status_code,
+            kinds.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.error("unhandled error", exc_info=exc)
-        return _error_response(request, 500, "internal_error",
-                               "internal error; the request id identifies it in the service logs")
+        return _error_response(
+            request,
+            500,
+            "internal_error",
+            "internal error; the request id identifies it in the service logs",
+        )
 
 
 def _install_docs(app: FastAPI) -> None:
     import swagger_ui_bundle
 
-    app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+    app.mount(
+        "/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static"
+    )
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
@@ -179,7 +237,9 @@ def _install_docs(app: FastAPI) -> None:
         )
 
 
-def create_app(settings: Settings | None = None, *, encoder_factory: EncoderFactory | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, encoder_factory: EncoderFactory | None = None
+) -> FastAPI:
     """Build the app. Models load in the background after start-up; /readyz says when they are ready."""
     settings = settings or Settings()
     state = ServiceState(settings=settings)
@@ -205,7 +265,9 @@ def create_app(settings: Settings | None = None, *, encoder_factory: EncoderFact
         redoc_url=None,
     )
     app.state.pivot = state
-    app.add_middleware(RequestContextMiddleware, metrics=state.metrics, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=state.metrics, max_body_bytes=settings.max_body_bytes
+    )
     _install_error_handlers(app)
     _install_docs(app)
     app.include_router(health.router)

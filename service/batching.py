@@ -10,6 +10,7 @@ and the model runs in a dedicated thread so the event loop never blocks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -22,6 +23,7 @@ from service.errors import ModelFailureError, QueueFullError
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
+CallT = TypeVar("CallT")
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,9 @@ class BatchObserver(Protocol):
     """Receives batching events (implemented by the metrics module)."""
 
     def queue_depth(self, model: str, depth: int) -> None: ...
-    def batch_done(self, model: str, size: int, queue_waits: Sequence[float], seconds: float) -> None: ...
+    def batch_done(
+        self, model: str, size: int, queue_waits: Sequence[float], seconds: float
+    ) -> None: ...
     def rejected(self, model: str, reason: str) -> None: ...
 
 
@@ -56,7 +60,9 @@ class _NullObserver:
     def queue_depth(self, model: str, depth: int) -> None:
         pass
 
-    def batch_done(self, model: str, size: int, queue_waits: Sequence[float], seconds: float) -> None:
+    def batch_done(
+        self, model: str, size: int, queue_waits: Sequence[float], seconds: float
+    ) -> None:
         pass
 
     def rejected(self, model: str, reason: str) -> None:
@@ -97,7 +103,9 @@ class MicroBatcher(Generic[ItemT, ResultT]):
         self._queue: deque[_Queued[ItemT, ResultT]] = deque()
         self._wakeup = asyncio.Event()
         # One thread per model: model calls are serialised, torch parallelises inside each call.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"model-{scorer.name}")
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"model-{scorer.name}"
+        )
         self._worker: asyncio.Task[None] | None = None
         self._closing = False
         self._in_flight = 0
@@ -113,9 +121,11 @@ class MicroBatcher(Generic[ItemT, ResultT]):
 
     def start(self) -> None:
         if self._worker is None:
-            self._worker = asyncio.get_running_loop().create_task(self._run(), name=f"batcher-{self.name}")
+            self._worker = asyncio.get_running_loop().create_task(
+                self._run(), name=f"batcher-{self.name}"
+            )
 
-    async def run_sync(self, func: Callable[[], ResultT]) -> ResultT:
+    async def run_sync(self, func: Callable[[], CallT]) -> CallT:
         """Run a one-off call (e.g. warm-up) on the model thread."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, func)
 
@@ -159,10 +169,8 @@ class MicroBatcher(Generic[ItemT, ResultT]):
             await asyncio.sleep(0.01)
         if self._worker is not None:
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-            except asyncio.CancelledError:
-                pass
         self._executor.shutdown(wait=True)
 
     async def _collect(self) -> list[_Queued[ItemT, ResultT]]:
@@ -192,7 +200,7 @@ class MicroBatcher(Generic[ItemT, ResultT]):
             self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return batch
 
     async def _run(self) -> None:

@@ -25,7 +25,9 @@ def _settings_or_exit() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(f"PIVOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"PIVOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
         print(f"pivot-reward: invalid configuration: {problems}", file=sys.stderr)
         raise SystemExit(2) from None
 
@@ -98,7 +100,10 @@ def cmd_prepare_models(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     """Print version, settings and model availability as JSON."""
     settings = _settings_or_exit()
-    info: dict[str, Any] = {"version": __version__, "settings": json.loads(settings.model_dump_json())}
+    info: dict[str, Any] = {
+        "version": __version__,
+        "settings": json.loads(settings.model_dump_json()),
+    }
     if info["settings"].get("api_keys"):
         info["settings"]["api_keys"] = "***"
     try:
@@ -120,7 +125,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pivot-reward", description="Reward scoring service for multilingual RL.")
+    parser = argparse.ArgumentParser(
+        prog="pivot-reward", description="Reward scoring service for multilingual RL."
+    )
     parser.add_argument("--version", action="version", version=f"pivot-reward {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="start the HTTP service (settings from PIVOT_* env vars)")

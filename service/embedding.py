@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -41,7 +41,9 @@ class SentenceTransformerEncoder:
     both sides of a symmetric comparison) and L2-normalised, so a dot product is the cosine.
     """
 
-    def __init__(self, model_dir: Path, name: str, *, device: str = "auto", threads: int = 0) -> None:
+    def __init__(
+        self, model_dir: Path, name: str, *, device: str = "auto", threads: int = 0
+    ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -53,7 +55,9 @@ class SentenceTransformerEncoder:
         kwargs: dict[str, Any] = {}
         if self.device == "cuda":
             kwargs["model_kwargs"] = {"torch_dtype": torch.float16}
-        self._model = SentenceTransformer(str(model_dir), device=self.device, local_files_only=True, **kwargs)
+        self._model = SentenceTransformer(
+            str(model_dir), device=self.device, local_files_only=True, **kwargs
+        )
         self._model.eval()
         self.max_seq_length = int(self._model.max_seq_length or 512)
         prompts = getattr(self._model, "prompts", None) or {}
@@ -123,7 +127,9 @@ class HashEncoder:
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dimension, dtype=np.float32)
         lowered = text.lower()
-        features = _WORD.findall(lowered) + [lowered[i : i + 3] for i in range(max(0, len(lowered) - 2))]
+        features = _WORD.findall(lowered) + [
+            lowered[i : i + 3] for i in range(max(0, len(lowered) - 2))
+        ]
         for feature in features or [""]:
             digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
             index = int.from_bytes(digest[:4], "little") % self.dimension
@@ -172,9 +178,13 @@ class EmbeddingCache:
             self.bytes_used -= self._size(evicted_key, evicted)
 
 
-class CacheObserver:
+class CacheObserver(Protocol):
     """Receives cache hit/miss counts (implemented by the metrics module)."""
 
+    def cache_lookups(self, model: str, hits: int, misses: int) -> None: ...
+
+
+class _NoCacheObserver:
     def cache_lookups(self, model: str, hits: int, misses: int) -> None:
         pass
 
@@ -203,7 +213,7 @@ class EmbeddingService:
         self.calibration = calibration
         self.batcher: MicroBatcher[str, np.ndarray] = MicroBatcher(encoder, batching, observer)
         self.cache = EmbeddingCache(cache_bytes)
-        self._cache_observer = cache_observer or CacheObserver()
+        self._cache_observer: CacheObserver = cache_observer or _NoCacheObserver()
         self._in_flight: dict[str, asyncio.Future[np.ndarray]] = {}
 
     @property
@@ -217,7 +227,9 @@ class EmbeddingService:
     async def close(self) -> None:
         await self.batcher.close()
 
-    async def embed(self, texts: Sequence[str], *, allow_truncation: bool, locs: Sequence[str]) -> EmbeddedTexts:
+    async def embed(
+        self, texts: Sequence[str], *, allow_truncation: bool, locs: Sequence[str]
+    ) -> EmbeddedTexts:
         """Unit vectors for `texts` (duplicates embedded once).
 
         Texts longer than the model's token limit raise `TextTooLongError` naming `locs[i]` unless
@@ -227,18 +239,22 @@ class EmbeddingService:
         loop = asyncio.get_running_loop()
         # Tokenising is cheap next to the model but not free: keep it off the event loop.
         token_counts = await loop.run_in_executor(None, self.encoder.count_tokens, unique)
-        too_long = {text for text, count in zip(unique, token_counts) if count > self.encoder.max_seq_length}
+        too_long = {
+            text for text, count in zip(unique, token_counts) if count > self.encoder.max_seq_length
+        }
         if too_long and not allow_truncation:
             index = next(i for i, text in enumerate(texts) if text in too_long)
             count = token_counts[unique.index(texts[index])]
             raise TextTooLongError(
                 f"text has {count} tokens, over the model's limit of {self.encoder.max_seq_length}; "
-                "shorten it or set \"truncate\": true",
+                'shorten it or set "truncate": true',
                 locs[index],
             )
         vectors = await self._vectors(unique)
         by_text = dict(zip(unique, vectors))
-        matrix = np.stack([by_text[text] for text in texts]) if texts else np.zeros((0, 0), np.float32)
+        matrix = (
+            np.stack([by_text[text] for text in texts]) if texts else np.zeros((0, 0), np.float32)
+        )
         return EmbeddedTexts(matrix, [text in too_long for text in texts])
 
     async def _vectors(self, unique: list[str]) -> list[np.ndarray]:
@@ -302,6 +318,8 @@ class EmbeddingService:
         )
         n = len(candidates)
         left, right = embedded.vectors[:n], embedded.vectors[n:]
-        cosines = np.clip(np.einsum("ij,ij->i", left.astype(np.float64), right.astype(np.float64)), -1.0, 1.0)
+        cosines = np.clip(
+            np.einsum("ij,ij->i", left.astype(np.float64), right.astype(np.float64)), -1.0, 1.0
+        )
         truncated = [a or b for a, b in zip(embedded.truncated[:n], embedded.truncated[n:])]
         return cosines, self.calibration.score(cosines), truncated

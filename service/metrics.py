@@ -21,35 +21,73 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
-            "pivot_requests_total", "HTTP requests by route and status.", ["route", "method", "status"], registry=r
+            "pivot_requests_total",
+            "HTTP requests by route and status.",
+            ["route", "method", "status"],
+            registry=r,
         )
         self.latency = Histogram(
-            "pivot_request_latency_seconds", "HTTP request latency.", ["route"], buckets=LATENCY_BUCKETS, registry=r
+            "pivot_request_latency_seconds",
+            "HTTP request latency.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.queue_time = Histogram(
-            "pivot_queue_time_seconds", "Time items wait in a model queue.", ["model"], buckets=LATENCY_BUCKETS, registry=r
+            "pivot_queue_time_seconds",
+            "Time items wait in a model queue.",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.batch_size = Histogram(
-            "pivot_batch_size", "Items per model call.", ["model"], buckets=BATCH_BUCKETS, registry=r
+            "pivot_batch_size",
+            "Items per model call.",
+            ["model"],
+            buckets=BATCH_BUCKETS,
+            registry=r,
         )
         self.batch_seconds = Histogram(
-            "pivot_batch_seconds", "Model time per batch.", ["model"], buckets=LATENCY_BUCKETS, registry=r
+            "pivot_batch_seconds",
+            "Model time per batch.",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
-        self.queue_depth_gauge = Gauge("pivot_queue_depth", "Items waiting in a model queue.", ["model"], registry=r)
+        self.queue_depth_gauge = Gauge(
+            "pivot_queue_depth", "Items waiting in a model queue.", ["model"], registry=r
+        )
         self.queue_depth_hist = Histogram(
-            "pivot_queue_depth_observed", "Queue depth seen at enqueue/dequeue.", ["model"], buckets=DEPTH_BUCKETS, registry=r
+            "pivot_queue_depth_observed",
+            "Queue depth seen at enqueue/dequeue.",
+            ["model"],
+            buckets=DEPTH_BUCKETS,
+            registry=r,
         )
-        self.rejections = Counter("pivot_rejected_total", "Requests rejected before queueing.", ["model", "reason"], registry=r)
-        self.cache_hits = Counter("pivot_embedding_cache_hits_total", "Embedding cache hits.", ["model"], registry=r)
-        self.cache_misses = Counter("pivot_embedding_cache_misses_total", "Embedding cache misses.", ["model"], registry=r)
-        self.items = Counter("pivot_items_scored_total", "Items scored, by endpoint.", ["route"], registry=r)
+        self.rejections = Counter(
+            "pivot_rejected_total",
+            "Requests rejected before queueing.",
+            ["model", "reason"],
+            registry=r,
+        )
+        self.cache_hits = Counter(
+            "pivot_embedding_cache_hits_total", "Embedding cache hits.", ["model"], registry=r
+        )
+        self.cache_misses = Counter(
+            "pivot_embedding_cache_misses_total", "Embedding cache misses.", ["model"], registry=r
+        )
+        self.items = Counter(
+            "pivot_items_scored_total", "Items scored, by endpoint.", ["route"], registry=r
+        )
 
     # --- BatchObserver ---
     def queue_depth(self, model: str, depth: int) -> None:
         self.queue_depth_gauge.labels(model).set(depth)
         self.queue_depth_hist.labels(model).observe(depth)
 
-    def batch_done(self, model: str, size: int, queue_waits: Sequence[float], seconds: float) -> None:
+    def batch_done(
+        self, model: str, size: int, queue_waits: Sequence[float], seconds: float
+    ) -> None:
         self.batch_size.labels(model).observe(size)
         self.batch_seconds.labels(model).observe(seconds)
         histogram = self.queue_time.labels(model)

@@ -19,9 +19,21 @@ _REQUEST_ID_HEADER = b"x-request-id"
 _MAX_INCOMING_ID = 128
 
 
-def error_body(error_type: str, message: str, request_id: str | None, fields: list[dict[str, str]] | None = None) -> bytes:
+def error_body(
+    error_type: str,
+    message: str,
+    request_id: str | None,
+    fields: list[dict[str, str]] | None = None,
+) -> bytes:
     return json.dumps(
-        {"error": {"type": error_type, "message": message, "fields": fields or [], "request_id": request_id}}
+        {
+            "error": {
+                "type": error_type,
+                "message": message,
+                "fields": fields or [],
+                "request_id": request_id,
+            }
+        }
     ).encode()
 
 
@@ -39,7 +51,11 @@ class RequestContextMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(_REQUEST_ID_HEADER, b"").decode("latin-1")
-        request_id = incoming if 0 < len(incoming) <= _MAX_INCOMING_ID and incoming.isprintable() else uuid.uuid4().hex
+        request_id = (
+            incoming
+            if 0 < len(incoming) <= _MAX_INCOMING_ID and incoming.isprintable()
+            else uuid.uuid4().hex
+        )
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status_holder = {"status": 500}
@@ -48,11 +64,16 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (_REQUEST_ID_HEADER, request_id.encode())]
+                message["headers"] = [
+                    *message["headers"],
+                    (_REQUEST_ID_HEADER, request_id.encode()),
+                ]
             await send(message)
 
         try:
-            replay = await self._read_limited_body(scope, receive, headers, request_id, send_with_id)
+            replay = await self._read_limited_body(
+                scope, receive, headers, request_id, send_with_id
+            )
             if replay is None:
                 return  # already answered 413
             await self.app(scope, replay, send_with_id)
@@ -66,13 +87,23 @@ class RequestContextMiddleware:
             if route_path not in ("/healthz", "/readyz", "/metrics"):
                 logger.info(
                     "request",
-                    extra={"method": scope["method"], "path": scope["path"], "route": route_path,
-                           "status": status, "ms": round(elapsed * 1000, 2)},
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": route_path,
+                        "status": status,
+                        "ms": round(elapsed * 1000, 2),
+                    },
                 )
             request_id_var.reset(token)
 
     async def _read_limited_body(
-        self, scope: Scope, receive: Receive, headers: dict[bytes, bytes], request_id: str, send: Send
+        self,
+        scope: Scope,
+        receive: Receive,
+        headers: dict[bytes, bytes],
+        request_id: str,
+        send: Send,
     ) -> Receive | None:
         """Buffer the body up to the limit; answer 413 (and return None) past it."""
         declared = headers.get(b"content-length")
@@ -101,11 +132,15 @@ class RequestContextMiddleware:
         elif not too_large:
             return receive
         if too_large:
-            await self._send_json(send, 413, error_body(
-                "payload_too_large",
-                f"request body is over the limit of {self.max_body_bytes} bytes (PIVOT_MAX_BODY_BYTES)",
-                request_id,
-            ))
+            await self._send_json(
+                send,
+                413,
+                error_body(
+                    "payload_too_large",
+                    f"request body is over the limit of {self.max_body_bytes} bytes (PIVOT_MAX_BODY_BYTES)",
+                    request_id,
+                ),
+            )
             return None
         body = b"".join(chunks)
         sent = False
@@ -124,7 +159,10 @@ class RequestContextMiddleware:
         start: dict[str, Any] = {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
         await send(start)
         await send({"type": "http.response.body", "body": body})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -24,7 +24,9 @@ class FieldError(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    type: str = Field(description="Machine-readable error kind, e.g. `validation_error`, `overloaded`.")
+    type: str = Field(
+        description="Machine-readable error kind, e.g. `validation_error`, `overloaded`."
+    )
     message: str
     fields: list[FieldError] = Field(default_factory=list)
     request_id: str | None = None
@@ -40,7 +42,7 @@ class Pair(StrictModel):
     reference: Text = Field(description="Pivot (English) reference response.")
 
 
-SIMILARITY_EXAMPLES = [
+SIMILARITY_EXAMPLES: list[Any] = [
     {
         "pairs": [
             {

@@ -113,7 +113,9 @@ class Settings(BaseSettings):
     def _calibration_pair(self) -> Settings:
         low, high = self.calibration_low, self.calibration_high
         if (low is None) != (high is None):
-            raise ValueError("set both PIVOT_CALIBRATION_LOW and PIVOT_CALIBRATION_HIGH, or neither")
+            raise ValueError(
+                "set both PIVOT_CALIBRATION_LOW and PIVOT_CALIBRATION_HIGH, or neither"
+            )
         if low is not None and high is not None and not low < high:
             raise ValueError("PIVOT_CALIBRATION_LOW must be below PIVOT_CALIBRATION_HIGH")
         return self

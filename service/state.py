@@ -27,5 +27,7 @@ class ServiceState:
         if self.status == "draining":
             raise NotReadyError("the service is shutting down; send the request to another replica")
         if self.embedding is None or self.status != "ready":
-            raise NotReadyError(f"models are not ready ({self.status}: {self.detail}); retry shortly")
+            raise NotReadyError(
+                f"models are not ready ({self.status}: {self.detail}); retry shortly"
+            )
         return self.embedding

@@ -63,7 +63,8 @@ def check_text_lengths(state: ServiceState, texts: list[str], locs: list[str]) -
     for text, loc in zip(texts, locs):
         if len(text) > limit:
             raise InvalidInputError(
-                f"text has {len(text)} characters, over the limit of {limit} (PIVOT_MAX_TEXT_CHARS)", loc
+                f"text has {len(text)} characters, over the limit of {limit} (PIVOT_MAX_TEXT_CHARS)",
+                loc,
             )
 
 
@@ -72,7 +73,7 @@ async def with_deadline(state: ServiceState, work: Awaitable[T]) -> T:
     timeout = state.settings.request_timeout_s
     try:
         return await asyncio.wait_for(work, timeout=timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise DeadlineExceededError(
             f"request did not finish within {timeout:g} s (PIVOT_REQUEST_TIMEOUT_S); the service is "
             "overloaded or the batch is too large: retry, or send smaller batches"

@@ -58,7 +58,9 @@ async def metrics(
     if state.settings.metrics_require_auth:
         check_api_key(state, credentials)
     if state.embedding is not None:
-        state.metrics.queue_depth_gauge.labels(state.embedding.name).set(state.embedding.batcher.depth)
+        state.metrics.queue_depth_gauge.labels(state.embedding.name).set(
+            state.embedding.batcher.depth
+        )
     return Response(state.metrics.render(), media_type=state.metrics.content_type)
 
 
@@ -93,7 +95,12 @@ async def list_models(state: ServiceState = Depends(get_state)) -> ModelsRespons
         )
     else:
         models.append(
-            ModelInfo(name=settings.embedding_model, kind="embedding", available=False, detail=state.detail)
+            ModelInfo(
+                name=settings.embedding_model,
+                kind="embedding",
+                available=False,
+                detail=state.detail,
+            )
         )
     return ModelsResponse(
         models=models,

@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from service.errors import UnknownModelError
-from service.routers.deps import check_item_count, check_text_lengths, get_state, require_api_key, with_deadline
+from service.routers.deps import (
+    check_item_count,
+    check_text_lengths,
+    get_state,
+    require_api_key,
+    with_deadline,
+)
 from service.schemas import (
     CalibrationInfo,
     ErrorResponse,
@@ -37,7 +43,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     summary="Cross-lingual semantic equivalence",
     responses=ERROR_RESPONSES,
 )
-async def similarity(request: SimilarityRequest, state: ServiceState = Depends(get_state)) -> SimilarityResponse:
+async def similarity(
+    request: SimilarityRequest, state: ServiceState = Depends(get_state)
+) -> SimilarityResponse:
     """Score each candidate against its (English) reference: calibrated `score` in [0, 1] and raw `cosine`.
 
     Results come back in request order. Duplicate texts are embedded once, and embeddings are cached,

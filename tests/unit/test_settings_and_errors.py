@@ -1,0 +1,66 @@
+"""Settings validation and the error table."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from service.app import _loc
+from service.errors import (
+    DeadlineExceededError,
+    InvalidInputError,
+    NotReadyError,
+    PayloadTooLargeError,
+    QueueFullError,
+    TextTooLongError,
+    UnauthorizedError,
+    status_for,
+)
+from service.settings import Settings
+
+
+def test_env_prefix_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIVOT_PORT", "9001")
+    monkeypatch.setenv("PIVOT_API_KEYS", " a , b,,")
+    settings = Settings()
+    assert settings.port == 9001 and settings.host == "127.0.0.1"
+    assert settings.api_key_list == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"PIVOT_PORT": "0"},
+        {"PIVOT_MAX_BATCH_SIZE": "0"},
+        {"PIVOT_CALIBRATION_LOW": "0.7"},
+        {"PIVOT_CALIBRATION_LOW": "0.9", "PIVOT_CALIBRATION_HIGH": "0.8"},
+        {"PIVOT_DEVICE": "tpu"},
+        {"PIVOT_MAX_ITEMS_PER_REQUEST": "100000"},
+    ],
+)
+def test_bad_settings_fail_at_start(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (InvalidInputError("x", "f"), 422),
+        (TextTooLongError("x", "f"), 422),
+        (UnauthorizedError("x"), 401),
+        (PayloadTooLargeError("x"), 413),
+        (QueueFullError("x", 1), 429),
+        (NotReadyError("x"), 503),
+        (DeadlineExceededError("x"), 504),
+    ],
+)
+def test_error_table(error: Exception, status: int) -> None:
+    assert status_for(error) == status  # type: ignore[arg-type]
+
+
+def test_field_locations_are_readable() -> None:
+    assert _loc(("body", "pairs", 3, "candidate")) == "pairs[3].candidate"
+    assert _loc(("body",)) == "body"
