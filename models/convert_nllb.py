@@ -99,7 +99,9 @@ def convert(
     completed = subprocess.run(command, capture_output=quiet, text=True, check=False)
     if completed.returncode != 0:
         detail = (completed.stderr or "")[-2000:] if quiet else "see the output above"
-        raise ConversionError(f"ct2-transformers-converter failed ({completed.returncode}): {detail}")
+        raise ConversionError(
+            f"ct2-transformers-converter failed ({completed.returncode}): {detail}"
+        )
     return output_dir
 
 
