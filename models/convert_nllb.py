@@ -73,6 +73,13 @@ def convert(
     """Convert `model` into `output_dir` with its tokenizer files copied; returns `output_dir`."""
     if quantization not in QUANTIZATIONS:
         raise ConversionError(f"quantization must be one of {', '.join(QUANTIZATIONS)}")
+    local = Path(model).expanduser()
+    if not local.is_dir() and (
+        local.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1
+    ):
+        raise ConversionError(f"{model} looks like a local folder but does not exist")
+    if local.is_dir():
+        model = str(local)
     files = tokenizer_files(model, revision)
     if "tokenizer.json" not in files and "sentencepiece.bpe.model" not in files:
         raise ConversionError(

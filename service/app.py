@@ -30,9 +30,10 @@ from service.embedding import (
 from service.errors import ServiceError, status_for
 from service.logs import request_id_var
 from service.middleware import RequestContextMiddleware
-from service.routers import health, similarity
+from service.routers import health, similarity, translation
 from service.settings import Settings
 from service.state import ServiceState
+from service.translation_service import TranslationService
 
 logger = logging.getLogger(__name__)
 
@@ -111,15 +112,56 @@ async def _load_models(state: ServiceState, encoder_factory: EncoderFactory) -> 
         )
         await service.start()
         state.embedding, state.embedding_path = service, path
+        if settings.translation_model is not None:
+            state.translation = await _load_translation(state)
         if state.status == "loading":
             state.status, state.detail = "ready", None
         logger.info("models ready", extra={"model": encoder.name, "device": encoder.device})
     except Exception as exc:
-        state.status, state.detail = "failed", f"could not load the embedding model: {exc}"
+        state.status, state.detail = "failed", f"could not load a model: {exc}"
         logger.exception("model loading failed", extra={"model": settings.embedding_model})
         if settings.exit_on_load_failure:
             logger.error("exiting because PIVOT_EXIT_ON_LOAD_FAILURE is true")
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+async def _load_translation(state: ServiceState) -> TranslationService:
+    from service.translation import NllbTranslator
+
+    settings = state.settings
+    assert settings.translation_model is not None
+    loop = asyncio.get_running_loop()
+    translator = await loop.run_in_executor(
+        None,
+        lambda: NllbTranslator(
+            Path(settings.translation_model or ""),
+            device=settings.device,
+            compute_type=settings.translation_compute_type,
+            intra_threads=settings.translation_threads,
+        ),
+    )
+    service = TranslationService(
+        translator,
+        BatchingConfig(
+            max_batch_size=settings.max_batch_size,
+            max_wait_s=settings.max_wait_ms / 1000.0,
+            max_queue_size=settings.max_queue_size,
+            max_batch_cost=settings.translation_batch_tokens,
+            retry_after_s=settings.retry_after_s,
+        ),
+        cache_entries=settings.translation_cache_entries,
+        observer=state.metrics,
+    )
+    await service.start()
+    logger.info(
+        "translation ready",
+        extra={
+            "model": translator.name,
+            "device": translator.device,
+            "compute_type": translator.compute_type,
+        },
+    )
+    return service
 
 
 def _error_response(
@@ -255,6 +297,8 @@ def create_app(
             loader.cancel()
             if state.embedding is not None:
                 await state.embedding.close()
+            if state.translation is not None:
+                await state.translation.close()
 
     app = FastAPI(
         title="pivot-reward",
@@ -272,4 +316,5 @@ def create_app(
     _install_docs(app)
     app.include_router(health.router)
     app.include_router(similarity.router)
+    app.include_router(translation.router)
     return app

@@ -53,7 +53,10 @@ class RequestContextMiddleware:
         incoming = headers.get(_REQUEST_ID_HEADER, b"").decode("latin-1")
         request_id = (
             incoming
-            if 0 < len(incoming) <= _MAX_INCOMING_ID and incoming.isprintable()
+            # ASCII only: the id is echoed as a header and logged, and must round-trip unchanged.
+            if 0 < len(incoming) <= _MAX_INCOMING_ID
+            and incoming.isascii()
+            and incoming.isprintable()
             else uuid.uuid4().hex
         )
         token = request_id_var.set(request_id)

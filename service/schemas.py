@@ -151,6 +151,8 @@ class Limits(BaseModel):
     max_body_bytes: int
     max_queue_size: int
     request_timeout_s: float
+    translation_max_beam_size: int
+    translation_max_length: int
 
 
 class ModelInfo(BaseModel):
@@ -170,3 +172,191 @@ class ModelsResponse(BaseModel):
     models: list[ModelInfo]
     limits: Limits
     batching: dict[str, float | int]
+
+
+# --- translation ---
+LangCode = Annotated[str, StringConstraints(min_length=2, max_length=16)]
+
+TRANSLATE_EXAMPLES: list[Any] = [
+    {
+        "texts": ["Janet verkauft 9 Eier für je 2 $.", "Sie verdient 18 $."],
+        "source_lang": "de",
+        "target_lang": "en",
+    },
+    {
+        "texts": ["Janet verkauft 9 Eier.", "জ্যানেট ৯টি ডিম বিক্রি করে।"],
+        "source_langs": ["deu_Latn", "bn"],
+        "target_lang": "en",
+        "beam_size": 2,
+        "max_length": 128,
+    },
+]
+
+
+class TranslationOptions(StrictModel):
+    beam_size: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Beam width (1 = greedy); capped by PIVOT_TRANSLATION_MAX_BEAM_SIZE.",
+    )
+    max_length: int | None = Field(
+        None,
+        ge=1,
+        le=1023,
+        description="Most generated tokens; default 256 or PIVOT_TRANSLATION_MAX_LENGTH if lower, "
+        "which is also the cap.",
+    )
+
+
+class TranslateRequest(TranslationOptions):
+    """Texts with one `source_lang` for all, or `source_langs` per text. ISO 639-1 or FLORES-200 codes."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": TRANSLATE_EXAMPLES})
+
+    texts: list[Text] = Field(min_length=1, max_length=HARD_MAX_ITEMS)
+    source_lang: LangCode | None = Field(
+        None, description="Language of every text, e.g. `de` or `deu_Latn`."
+    )
+    source_langs: list[LangCode] | None = Field(
+        None,
+        max_length=HARD_MAX_ITEMS,
+        description="Language of each text (same length as `texts`).",
+    )
+    target_lang: LangCode = Field("en", description="Target language, e.g. `en` or `eng_Latn`.")
+
+    @model_validator(mode="after")
+    def _sources(self) -> TranslateRequest:
+        if (self.source_lang is None) == (self.source_langs is None):
+            raise ValueError(
+                "give exactly one of `source_lang` (all texts) or `source_langs` (per text)"
+            )
+        if self.source_langs is not None and len(self.source_langs) != len(self.texts):
+            raise ValueError(
+                f"`source_langs` has {len(self.source_langs)} entries for {len(self.texts)} texts"
+            )
+        return self
+
+    def sources(self) -> tuple[list[str], list[str]]:
+        """Per-text source codes and their field locations."""
+        if self.source_langs is not None:
+            return list(self.source_langs), [f"source_langs[{i}]" for i in range(len(self.texts))]
+        assert self.source_lang is not None
+        return [self.source_lang] * len(self.texts), ["source_lang"] * len(self.texts)
+
+
+class Translation(BaseModel):
+    text: str
+    source_lang: str = Field(description="FLORES-200 code used.")
+    input_tokens: int
+    output_tokens: int
+    truncated: bool = Field(description="The source was longer than the model accepts and was cut.")
+
+
+class TranslateResponse(BaseModel):
+    model: str
+    target_lang: str
+    translations: list[Translation]
+
+
+class TranslationPair(StrictModel):
+    candidate: Text = Field(description="Target-language response to translate into English.")
+    reference: Text = Field(description="English reference response.")
+    source_lang: LangCode = Field(description="Language of the candidate, e.g. `de` or `deu_Latn`.")
+
+
+TRANSLATION_SIMILARITY_EXAMPLES: list[Any] = [
+    {
+        "reference": "Janet sells 9 eggs at $2 each, so she makes $18.",
+        "candidates": ["Janet verkauft 9 Eier für je 2 $, also verdient sie 18 $."],
+        "source_lang": "de",
+        "chrf": True,
+    },
+    {
+        "pairs": [
+            {
+                "candidate": "Janet vende 9 huevos a 2 $ cada uno.",
+                "reference": "Janet sells 9 eggs at $2 each.",
+                "source_lang": "es",
+            }
+        ]
+    },
+]
+
+
+class TranslationSimilarityRequest(TranslationOptions):
+    """Translate each candidate into English, then compare it with the English reference."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": TRANSLATION_SIMILARITY_EXAMPLES}
+    )
+
+    pairs: list[TranslationPair] | None = Field(None, min_length=1, max_length=HARD_MAX_ITEMS)
+    reference: Text | None = Field(None, description="Grouped form: the one English reference.")
+    candidates: list[Text] | None = Field(None, min_length=1, max_length=HARD_MAX_ITEMS)
+    source_lang: LangCode | None = Field(
+        None, description="Grouped form: language of every candidate."
+    )
+    chrf: bool = Field(
+        False, description="Also return chrF (sacrebleu, 0-1) of translation vs reference."
+    )
+    truncate: bool = Field(
+        False, description="Allow the embedding model to truncate over-long texts."
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TranslationSimilarityRequest:
+        grouped = any(v is not None for v in (self.reference, self.candidates, self.source_lang))
+        if self.pairs is not None and grouped:
+            raise ValueError(
+                "give either `pairs` or `reference` + `candidates` + `source_lang`, not both"
+            )
+        if self.pairs is None and not (
+            self.reference is not None
+            and self.candidates is not None
+            and self.source_lang is not None
+        ):
+            raise ValueError("give `pairs`, or `reference` + `candidates` + `source_lang`")
+        return self
+
+    def rows(self) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
+        """Candidates, references, source codes, and the locations of candidates and sources."""
+        if self.pairs is not None:
+            n = len(self.pairs)
+            return (
+                [p.candidate for p in self.pairs],
+                [p.reference for p in self.pairs],
+                [p.source_lang for p in self.pairs],
+                [f"pairs[{i}].candidate" for i in range(n)],
+                [f"pairs[{i}].source_lang" for i in range(n)],
+            )
+        assert (
+            self.candidates is not None
+            and self.reference is not None
+            and self.source_lang is not None
+        )
+        n = len(self.candidates)
+        return (
+            list(self.candidates),
+            [self.reference] * n,
+            [self.source_lang] * n,
+            [f"candidates[{i}]" for i in range(n)],
+            ["source_lang"] * n,
+        )
+
+
+class TranslationSimilarityResult(BaseModel):
+    translation: str = Field(description="The candidate translated into English.")
+    score: float = Field(
+        description="Calibrated embedding reward in [0, 1] (translation vs reference)."
+    )
+    cosine: float
+    chrf: float | None = Field(None, description="chrF in [0, 1] when requested.")
+    truncated: bool = False
+
+
+class TranslationSimilarityResponse(BaseModel):
+    model: str = Field(description="Embedding model.")
+    translation_model: str
+    calibration: CalibrationInfo
+    results: list[TranslationSimilarityResult]

@@ -55,6 +55,24 @@ class Settings(BaseSettings):
     translation_compute_type: str | None = Field(
         None, description="CTranslate2 compute type; default int8 on CPU, float16 on CUDA."
     )
+    translation_threads: int = Field(
+        0, ge=0, description="CTranslate2 intra-op threads; 0 = default."
+    )
+    translation_batch_tokens: int = Field(
+        8192, ge=64, description="Token budget of one translation batch (source tokens)."
+    )
+    translation_cache_entries: int = Field(
+        20_000, ge=0, description="LRU cache of translations, in entries (0 disables it)."
+    )
+    translation_max_beam_size: int = Field(
+        8, ge=1, le=16, description="Largest beam_size a request may ask for."
+    )
+    translation_max_length: int = Field(
+        512,
+        ge=1,
+        le=1023,
+        description="Largest max_length (generated tokens) a request may ask for.",
+    )
     exit_on_load_failure: bool = Field(
         True,
         description="Exit non-zero when a model cannot be loaded (false: stay up, /readyz 503).",

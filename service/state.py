@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from service.embedding import EmbeddingService
-from service.errors import NotReadyError
+from service.errors import FeatureUnavailableError, NotReadyError
 from service.metrics import Metrics
 from service.settings import Settings
+from service.translation_service import TranslationService
 
 Status = Literal["loading", "ready", "failed", "draining"]
 
@@ -21,6 +22,27 @@ class ServiceState:
     detail: str | None = "loading models"
     embedding: EmbeddingService | None = None
     embedding_path: str | None = None
+    translation: TranslationService | None = None
+
+    def _require_ready(self) -> None:
+        if self.status == "draining":
+            raise NotReadyError("the service is shutting down; send the request to another replica")
+        if self.status != "ready":
+            raise NotReadyError(
+                f"models are not ready ({self.status}: {self.detail}); retry shortly"
+            )
+
+    def require_translation(self) -> TranslationService:
+        """The translation service; 503 with set-up instructions when none is configured."""
+        if self.settings.translation_model is None:
+            raise FeatureUnavailableError(
+                "translation is not configured: set PIVOT_TRANSLATION_MODEL to a CTranslate2-converted "
+                "NLLB-200 folder (convert one with `python -m models.convert_nllb "
+                "facebook/nllb-200-distilled-600M OUT_DIR --quantization int8`, see models/README_nllb.md)"
+            )
+        self._require_ready()
+        assert self.translation is not None
+        return self.translation
 
     def require_embedding(self) -> EmbeddingService:
         """The embedding service, or 503 while it is not usable."""

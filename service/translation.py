@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.errors import InvalidInputError
-from service.languages import to_flores
+from service.languages import UnknownLanguageError, to_flores
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +43,8 @@ class TranslationModelError(RuntimeError):
     """The translation model folder cannot be used (missing, not converted, no tokenizer)."""
 
 
-class UnsupportedLanguageError(InvalidInputError):
-    """A valid FLORES-200 code that this model has no language token for (422)."""
+class UnsupportedLanguageError(UnknownLanguageError):
+    """A valid FLORES-200 code that this model has no language token for (a request error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +150,6 @@ class NllbTranslator:
         self.device = resolve_ct2_device(device)
         self.compute_type = resolve_compute_type(self.device, compute_type)
         self._tokenizer = _load_tokenizer(model_dir)
-        self._translator = _load_translator(
-            model_dir, self.device, self.compute_type, inter_threads, intra_threads
-        )
 
         # Use the Rust backend directly: the transformers wrapper re-configures truncation and
         # padding on every call (not thread-safe), and its encode is exactly this call anyway.
@@ -172,8 +168,6 @@ class NllbTranslator:
                 f"the tokenizer in {model_dir} has no NLLB language-code tokens (e.g. eng_Latn); "
                 f"this is not an NLLB-200 model. {CONVERT_HINT}"
             )
-        _check_ct2_vocabulary(model_dir, self.languages)
-
         tokenizer_limit = int(getattr(self._tokenizer, "model_max_length", 0) or 0)
         model_limit = tokenizer_limit if 0 < tokenizer_limit < _NO_LIMIT else DEFAULT_MAX_POSITIONS
         # Encoder inputs and decoder outputs share the model's position table.
@@ -184,6 +178,13 @@ class NllbTranslator:
                 f"max_input_tokens must be >= 3, got {self.max_input_tokens}"
             )
         self.max_output_tokens = model_limit - 1  # one decoder position holds the language tag
+        specials = {str(t) for t in self._tokenizer.all_special_tokens}
+        _check_ct2_vocabulary(model_dir, set(self._vocab), set(self.languages) | specials)
+        # Loaded last: the checks above are cheap and catch most broken folders first.
+        self._translator = _load_translator(
+            model_dir, self.device, self.compute_type, inter_threads, intra_threads
+        )
+
         logger.info(
             "loaded NLLB translator %s on %s (%s), %d languages, max %d input tokens",
             model_dir,
@@ -200,7 +201,9 @@ class NllbTranslator:
         flores = to_flores(code)
         if flores not in self.languages:
             raise UnsupportedLanguageError(
-                f"language {code!r} ({flores}) is not supported by this model"
+                code,
+                f"language {flores} is not in this translation model",
+                tuple(sorted(self.languages))[:11],
             )
         return flores
 
@@ -350,11 +353,12 @@ def _load_translator(
         ) from exc
 
 
-def _check_ct2_vocabulary(model_dir: Path, languages: frozenset[str]) -> None:
+def _check_ct2_vocabulary(model_dir: Path, tokens: set[str], required: set[str]) -> None:
     """Fail when the copied tokenizer does not belong to the converted model.
 
     CTranslate2 maps token strings through its own vocabulary and silently turns unknown ones into
-    <unk>, so a mismatched tokenizer would give garbage instead of an error.
+    <unk>, so a mismatched tokenizer would give garbage instead of an error. Language and special
+    tokens must all be there; other gaps are only logged (tokenizer versions may differ slightly).
     """
     for name in ("shared_vocabulary.json", "source_vocabulary.json"):
         path = model_dir / name
@@ -366,10 +370,18 @@ def _check_ct2_vocabulary(model_dir: Path, languages: frozenset[str]) -> None:
         vocabulary = set(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise TranslationModelError(f"cannot read {path}: {exc}") from exc
-    missing = sorted(languages - vocabulary)
+    missing = sorted(required - vocabulary)
     if missing:
         raise TranslationModelError(
-            f"the tokenizer in {model_dir} does not match the converted model: language tokens "
-            f"{', '.join(missing[:5])} are not in {name}. Re-run the conversion so both come from "
-            f"the same checkpoint."
+            f"the tokenizer in {model_dir} does not match the converted model: tokens "
+            f"{', '.join(missing[:5])} are not in {name}. Re-run the conversion so that both come "
+            f"from the same checkpoint."
+        )
+    others = tokens - vocabulary
+    if others:
+        logger.warning(
+            "%d tokenizer tokens are not in %s (e.g. %s); they will be read as <unk>",
+            len(others),
+            path,
+            ", ".join(sorted(others)[:5]),
         )

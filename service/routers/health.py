@@ -102,6 +102,38 @@ async def list_models(state: ServiceState = Depends(get_state)) -> ModelsRespons
                 detail=state.detail,
             )
         )
+    if settings.translation_model is None:
+        models.append(
+            ModelInfo(
+                name="translation",
+                kind="translation",
+                available=False,
+                detail="not configured: set PIVOT_TRANSLATION_MODEL to a CTranslate2 NLLB-200 folder",
+            )
+        )
+    elif state.translation is not None:
+        translator = state.translation.translator
+        models.append(
+            ModelInfo(
+                name=translator.name,
+                kind="translation",
+                available=state.status == "ready",
+                device=f"{translator.device} ({translator.compute_type})",
+                path=str(translator.model_dir),
+                languages=f"{len(translator.languages)} FLORES-200 languages",
+                max_seq_length=translator.max_input_tokens,
+            )
+        )
+    else:
+        models.append(
+            ModelInfo(
+                name=settings.translation_model.name,
+                kind="translation",
+                available=False,
+                path=str(settings.translation_model),
+                detail=state.detail,
+            )
+        )
     return ModelsResponse(
         models=models,
         limits=Limits(
@@ -110,6 +142,8 @@ async def list_models(state: ServiceState = Depends(get_state)) -> ModelsRespons
             max_body_bytes=settings.max_body_bytes,
             max_queue_size=settings.max_queue_size,
             request_timeout_s=settings.request_timeout_s,
+            translation_max_beam_size=settings.translation_max_beam_size,
+            translation_max_length=settings.translation_max_length,
         ),
         batching={"max_batch_size": settings.max_batch_size, "max_wait_ms": settings.max_wait_ms},
     )

@@ -29,7 +29,9 @@ def load_mgsm(lang: str) -> list[tuple[str, str]]:
 @pytest.fixture(scope="session")
 def mgsm() -> dict[str, list[tuple[str, str]]]:
     if not (MGSM_DIR / "mgsm_en.tsv").is_file():
-        pytest.skip(f"MGSM data not found at {MGSM_DIR} (it lives in ../shared beside the checkout)")
+        pytest.skip(
+            f"MGSM data not found at {MGSM_DIR} (it lives in ../shared beside the checkout)"
+        )
     return {lang: load_mgsm(lang) for lang in ("en", *MGSM_LANGS)}
 
 
@@ -51,4 +53,6 @@ def real_server(real_settings: Settings) -> Iterator[str]:
 def prepared_model_dir(real_settings: Settings) -> Path:
     from models.registry import ensure_model
 
-    return Path(ensure_model(real_settings.embedding_model, real_settings.cache_dir, progress=False))
+    return Path(
+        ensure_model(real_settings.embedding_model, real_settings.cache_dir, progress=False)
+    )

@@ -18,7 +18,9 @@ def _cosine_matrix(base: str, candidates: list[str], references: list[str]) -> n
     columns = []
     with httpx.Client(base_url=base, timeout=600) as client:
         for reference in references:
-            response = client.post("/v1/similarity", json={"reference": reference, "candidates": candidates})
+            response = client.post(
+                "/v1/similarity", json={"reference": reference, "candidates": candidates}
+            )
             assert response.status_code == 200, response.text
             columns.append([r["cosine"] for r in response.json()["results"]])
     return np.array(columns).T  # rows: candidates, columns: references
@@ -31,18 +33,24 @@ def test_each_question_retrieves_its_own_translation(real_server: str, mgsm: dic
         questions = [q for q, _ in mgsm[lang][:N_PROBLEMS]]
         matrix = _cosine_matrix(real_server, questions, english)
         accuracy[lang] = float(np.mean(matrix.argmax(axis=1) == np.arange(N_PROBLEMS)))
-    print("\nMGSM top-1 retrieval accuracy (50 problems):", {k: round(v, 3) for k, v in accuracy.items()})
+    print(
+        "\nMGSM top-1 retrieval accuracy (50 problems):",
+        {k: round(v, 3) for k, v in accuracy.items()},
+    )
     assert all(value >= 0.9 for value in accuracy.values()), accuracy
 
 
-def test_calibrated_scores_separate_parallel_from_non_parallel(real_server: str, mgsm: dict) -> None:
+def test_calibrated_scores_separate_parallel_from_non_parallel(
+    real_server: str, mgsm: dict
+) -> None:
     english = [q for q, _ in mgsm["en"][:N_PROBLEMS]]
     parallel_pairs, other_pairs = [], []
     for lang in MGSM_LANGS:
         questions = [q for q, _ in mgsm[lang][:N_PROBLEMS]]
         parallel_pairs += [{"candidate": q, "reference": e} for q, e in zip(questions, english)]
         other_pairs += [
-            {"candidate": q, "reference": english[(i + 17) % N_PROBLEMS]} for i, q in enumerate(questions)
+            {"candidate": q, "reference": english[(i + 17) % N_PROBLEMS]}
+            for i, q in enumerate(questions)
         ]
     with httpx.Client(base_url=real_server, timeout=600) as client:
         body = client.post("/v1/similarity", json={"pairs": parallel_pairs + other_pairs}).json()
@@ -58,7 +66,10 @@ def test_calibrated_scores_separate_parallel_from_non_parallel(real_server: str,
     assert parallel.mean() > 0.75
     assert other.mean() < 0.1
     # ranking quality: a random parallel pair outscores a random non-parallel pair (AUC)
-    auc = float(np.mean(parallel[:, None] > other[None, :]) + 0.5 * np.mean(parallel[:, None] == other[None, :]))
+    auc = float(
+        np.mean(parallel[:, None] > other[None, :])
+        + 0.5 * np.mean(parallel[:, None] == other[None, :])
+    )
     assert auc > 0.97, auc
 
 
@@ -66,9 +77,14 @@ def test_scores_are_deterministic_whatever_the_batch(real_server: str, mgsm: dic
     reference = mgsm["en"][3][0]
     candidate = mgsm["de"][3][0]
     with httpx.Client(base_url=real_server, timeout=600) as client:
-        alone = client.post("/v1/similarity", json={"reference": reference, "candidates": [candidate]}).json()
+        alone = client.post(
+            "/v1/similarity", json={"reference": reference, "candidates": [candidate]}
+        ).json()
         mixed = client.post(
             "/v1/similarity",
-            json={"reference": reference, "candidates": [q for q, _ in mgsm["ja"][:20]] + [candidate]},
+            json={
+                "reference": reference,
+                "candidates": [q for q, _ in mgsm["ja"][:20]] + [candidate],
+            },
         ).json()
     assert alone["results"][0] == mixed["results"][-1]

@@ -7,6 +7,7 @@ produces exactly transformers' greedy `generate` output for the same inputs, tok
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,14 @@ def hf_encode(reference: tuple[Any, Any], text: str, flores: str) -> list[int]:
 
 
 def hf_greedy(
-    reference: tuple[Any, Any], text: str, flores: str, target: str, max_length: int
+    reference: tuple[Any, Any],
+    text: str,
+    flores: str,
+    target: str,
+    max_length: int,
+    num_beams: int = 1,
 ) -> tuple[list[int], str]:
-    """transformers' greedy translation: generated ids (tag and </s> stripped) and text."""
+    """transformers' translation (greedy unless `num_beams` > 1): generated ids and text."""
     import torch
 
     tokenizer, model = reference
@@ -79,7 +85,9 @@ def hf_greedy(
             input_ids=input_ids,
             attention_mask=torch.ones_like(input_ids),
             forced_bos_token_id=target_id,
-            num_beams=1,
+            num_beams=num_beams,
+            # CTranslate2 stops a beam search once `beam_size` hypotheses have finished.
+            early_stopping=True if num_beams > 1 else None,
             do_sample=False,
             max_new_tokens=max_length + 1,  # + the forced language tag
         )[0].tolist()
@@ -105,6 +113,29 @@ def test_source_tokens_follow_transformers_nllb_convention(
         assert tokenizer.convert_tokens_to_ids(source) == hf_encode(reference, text, flores)
         # NLLB-200 (transformers default, legacy_behaviour=False): [lang] tokens </s>.
         assert source[0] == flores and source[-1] == "</s>"
+
+
+def test_legacy_behaviour_tokenizers_get_the_suffix_convention(
+    tiny: TinyNllb, tmp_path: Path
+) -> None:
+    # Older NLLB tokenizer configs set legacy_behaviour: tokens </s> [lang]; follow transformers.
+    from transformers import AutoTokenizer
+
+    legacy_dir = tmp_path / "legacy"
+    shutil.copytree(tiny.ct2_dir, legacy_dir)
+    config_path = legacy_dir / "tokenizer_config.json"
+    config = json.loads(config_path.read_text())
+    config["legacy_behaviour"] = True
+    config_path.write_text(json.dumps(config))
+    legacy = NllbTranslator(legacy_dir, device="cpu", compute_type="float32")
+    assert legacy.legacy_behaviour
+    tokenizer = AutoTokenizer.from_pretrained(str(legacy_dir))
+    tokenizer.src_lang = "deu_Latn"
+    [source], _ = legacy.prepare_sources(["Der Bauer hat 3 Enten."], ["de"])
+    assert (
+        tokenizer.convert_tokens_to_ids(source) == tokenizer("Der Bauer hat 3 Enten.")["input_ids"]
+    )
+    assert source[-2:] == ["</s>", "deu_Latn"]
 
 
 def test_count_tokens_matches_the_tokenizer(
@@ -182,17 +213,20 @@ def test_over_long_input_is_truncated_and_reported(
     assert list(outputs[1].token_ids) == ids and outputs[1].text == text
 
 
-def test_beam_search_runs_and_keeps_order(translator: NllbTranslator) -> None:
+def test_beam_search_equals_transformers_beam_search(
+    translator: NllbTranslator, reference: tuple[Any, Any]
+) -> None:
     texts = [text for _, _, text in ITEMS]
     codes = [code for code, _, _ in ITEMS]
     beam = translator.translate_batch(texts, codes, "en", beam_size=4, max_length=40)
+    greedy = translator.translate_batch(texts, codes, "en", beam_size=1, max_length=40)
     assert len(beam) == len(ITEMS)
-    assert all(output.text and output.output_tokens == len(output.token_ids) for output in beam)
-    alone = [
-        translator.translate_batch([t], [c], "en", beam_size=4, max_length=40)[0]
-        for t, c in zip(texts, codes, strict=True)
-    ]
-    assert beam == alone
+    for (_, flores, text), output in zip(ITEMS, beam, strict=True):
+        ids, expected_text = hf_greedy(reference, text, flores, "eng_Latn", 40, num_beams=4)
+        assert list(output.token_ids) == ids, text
+        assert output.text == expected_text
+    # The beam search really searched: some results differ from greedy decoding.
+    assert any(b.token_ids != g.token_ids for b, g in zip(beam, greedy, strict=True))
 
 
 def test_request_errors(translator: NllbTranslator) -> None:
@@ -254,6 +288,18 @@ def test_ct2_folder_without_tokenizer_is_a_clear_error(tiny: TinyNllb, tmp_path:
         NllbTranslator(bare, device="cpu")
 
 
+def test_tokenizer_of_another_model_is_a_clear_error(tiny: TinyNllb, tmp_path: Path) -> None:
+    mismatched = tmp_path / "mismatched"
+    shutil.copytree(tiny.ct2_dir, mismatched)
+    vocabulary_path = mismatched / "shared_vocabulary.json"
+    vocabulary = json.loads(vocabulary_path.read_text())
+    vocabulary_path.write_text(json.dumps([t for t in vocabulary if t != "zul_Latn"]))
+    with pytest.raises(
+        TranslationModelError, match=r"does not match the converted model.*zul_Latn"
+    ):
+        NllbTranslator(mismatched, device="cpu")
+
+
 def test_unsupported_compute_type_is_a_clear_error(tiny: TinyNllb) -> None:
     with pytest.raises(TranslationModelError, match=r"compute type 'float8'.*supported here"):
         NllbTranslator(tiny.ct2_dir, device="cpu", compute_type="float8")
@@ -275,6 +321,8 @@ def test_conversion_copies_only_existing_tokenizer_files(tiny: TinyNllb) -> None
 def test_conversion_rejects_a_folder_without_tokenizer(tmp_path: Path) -> None:
     with pytest.raises(ConversionError, match="tokenizer"):
         convert(str(tmp_path), tmp_path / "out", quantization="int8")
+    with pytest.raises(ConversionError, match="does not exist"):
+        convert(str(tmp_path / "missing"), tmp_path / "out", quantization="int8")
 
 
 def test_conversion_cli_int8_end_to_end(tiny: TinyNllb, tmp_path: Path) -> None:
