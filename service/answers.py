@@ -34,6 +34,9 @@ Number conventions (documented decisions):
 * ``18``, ``18.0`` and ``18.00`` are the same canonical value ``"18"``; ``-0`` is ``"0"``.
 * Currency symbols/words and units around a number are ignored; ``万``/``亿``, lakh/crore and
   million/billion multipliers right after a number are applied.
+* After an answer phrase, ``N op N = R`` takes R; an expression without ``=`` is evaluated
+  (``135 + 50`` -> 185) except ranges (``2-3``, ``2~3``) and alternatives (``2 or 3``), which
+  are format errors (``ambiguous_answer``), as are hedges in the final sentence of a fallback.
 
 math-verify is deliberately not used: its timeout relies on signals (broken in worker threads),
 its sympy import costs ~0.4 s and each parse 10-60 ms. A small exact Fraction evaluator over
@@ -135,7 +138,7 @@ _PUNCT_MAP: Final[Mapping[str, str]] = MappingProxyType(
         "，": ",", "．": ".", "＋": "+", "－": "-", "−": "-", "‒": "-", "–": "-", "﹣": "-",
         "＝": "=", "：": ":", "∶": ":", "／": "/", "⁄": "/", "∕": "/", "％": "%", "٪": "%",
         "＄": "$", "٫": ".", "٬": ",", "＊": "*", "（": "(", "）": ")", "’": "'", "＇": "'",
-        "！": "!", "？": "?", "；": ";", "✕": "×", "⋅": "·", "∙": "·",
+        "！": "!", "？": "?", "；": ";", "～": "~", "〜": "~", "✕": "×", "⋅": "·", "∙": "·",
         "\u2009": _HS, "\u202f": _HS, "\u2007": _HS, "\u3000": " ", "\u200b": " ",
     }
 )  # fmt: skip
@@ -252,20 +255,19 @@ _MULTIPLIERS: Final[Mapping[str, int]] = MappingProxyType(
     {"wan": 10**4, "yi": 10**8, "lakh": 10**5, "crore": 10**7, "million": 10**6, "billion": 10**9}
 )
 _MAX_DIGITS: Final = 40  # longer digit strings are not answers; keeps Fraction maths bounded
+_DIGIT_RUN_RE: Final = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
 class _Num:
-    start: int
-    end: int
+    start: int  # includes a minus sign
+    end: int  # includes "%" or a multiplier word
     value: Fraction
-    percent: bool
-    ambiguous: bool  # one "." or "," followed by exactly three digits
 
 
 def _group_ok(int_part: str, seps: str) -> bool:
     """Western (1-3 then 3s) or Indian (1-2, then 2s, then 3) digit grouping."""
-    groups = re.split("[" + re.escape(seps) + "]", int_part)
+    groups = int_part.translate({ord(c): " " for c in seps}).split(" ")
     if len(groups) < 2 or not all(g.isdigit() for g in groups) or groups[0].startswith("0"):
         return False
     if 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]):
@@ -276,6 +278,10 @@ def _group_ok(int_part: str, seps: str) -> bool:
         and all(len(g) == 2 for g in groups[1:-1])
         and len(groups[-1]) == 3
     )
+
+
+def _digits(s: str) -> str:
+    return "".join(c for c in s if "0" <= c <= "9")
 
 
 def _read_body(body: str, decimal: str) -> Fraction | None:
@@ -292,7 +298,7 @@ def _read_body(body: str, decimal: str) -> Fraction | None:
         int_part, frac_part = body.rsplit(dec, 1)
         if not frac_part.isdigit() or not _group_ok(int_part, ".," + spaces):
             return None
-        return Fraction(int(re.sub(r"\D", "", int_part)) * 10 ** len(frac_part) + int(frac_part),
+        return Fraction(int(_digits(int_part)) * 10 ** len(frac_part) + int(frac_part),
                         10 ** len(frac_part))  # fmt: skip
     if len(kinds) == 1:
         sep = puncts[0]
@@ -307,15 +313,15 @@ def _read_body(body: str, decimal: str) -> Fraction | None:
         if is_decimal:
             if not frac_part.isdigit():
                 return None
-            digits = re.sub(r"\D", "", int_part)
+            digits = _digits(int_part)
             if not digits or (digits != int_part and not _group_ok(int_part, spaces)):
                 return None
             return Fraction(int(digits) * 10 ** len(frac_part) + int(frac_part),
                             10 ** len(frac_part))  # fmt: skip
         if not _group_ok(body, sep + spaces):
             return None
-        return Fraction(int(re.sub(r"\D", "", body)))
-    return Fraction(int(re.sub(r"\D", "", body))) if _group_ok(body, spaces) else None
+        return Fraction(int(_digits(body)))
+    return Fraction(int(_digits(body))) if _group_ok(body, spaces) else None
 
 
 def _is_ambiguous(body: str) -> bool:
@@ -379,7 +385,6 @@ def _scan(norm: str, style: _Style) -> list[_Num]:
             return out
         start, end = m.start(), m.end()
         value: Fraction | None = None
-        ambiguous = False
         if m.group("tex"):
             num = _read_body(m["tn"], decimal)
             den = _read_body(m["td"], decimal)
@@ -398,12 +403,11 @@ def _scan(norm: str, style: _Style) -> list[_Num]:
                 continue
             value = _read_body(body, decimal)
             if value is None:  # malformed grouping ("1,5,7"): keep the leading digit run
-                run = re.match(r"[0-9]+", body)
+                run = _DIGIT_RUN_RE.match(body)
                 assert run is not None
                 end = start + run.end()
                 value = Fraction(int(run.group(0)))
             else:
-                ambiguous = _is_ambiguous(body)
                 if m.group("den") and body.isdigit() and int(m["den"]) != 0:
                     value = value / int(m["den"])
                 else:
@@ -421,13 +425,12 @@ def _scan(norm: str, style: _Style) -> list[_Num]:
         sign = _sign_before(norm, start)
         if sign is not None:
             value, start = -value, sign
-        percent = False
         if (pm := _PERCENT_RE.match(norm, end)) is not None:
-            percent, end = True, pm.end()
+            end = pm.end()  # 50% is read as 50 (see module docstring)
         elif (mm := _MULTIPLIER_RE.match(norm, end)) is not None:
             value *= _MULTIPLIERS[str(mm.lastgroup)]
             end = mm.end()
-        out.append(_Num(start, end, value, percent, ambiguous))
+        out.append(_Num(start, end, value))
         pos = max(end, start + 1)
 
 
@@ -507,10 +510,13 @@ _EN_WORDS_RE: Final = re.compile(
 )  # fmt: skip
 
 
+_EN_SPLIT_RE: Final = re.compile(r"[\s-]+")
+
+
 def _en_words(phrase: str) -> Fraction | None:
     total = current = 0
     seen = False
-    for word in re.split(r"[\s-]+", phrase.lower().strip()):
+    for word in _EN_SPLIT_RE.split(phrase.lower().strip()):
         if word in _EN_SMALL:
             current += _EN_SMALL[word]
             seen = True
@@ -569,7 +575,7 @@ _LETTER_RE: Final = re.compile(r"[^\W\d_]")
 # `=` links take the result ("Answer: 50 - 20 = 30"); other operators continue the expression.
 _CHAIN_LINK_RE: Final = re.compile(
     rf"[\s\u00a0]*(?:[^\W\d_]{{1,12}}\.?[\s\u00a0]*)?(?:[{_CURRENCY_CHARS}][\s\u00a0]*)?"
-    r"(?P<op>[=≈+×x*/÷·-]|\\times|\\cdot|\\div)[\s\u00a0]*"
+    r"(?P<op>[=≈+×x*/÷·~-]|\\times|\\cdot|\\div)[\s\u00a0]*"
     rf"(?:[{_CURRENCY_CHARS}]|US\$|Rs\.?|TSh)?[\s\u00a0]*"
 )
 _HEDGE_WORD: Final = (
@@ -583,15 +589,25 @@ _HEDGE_LINK_RE: Final = re.compile(
     rf"(?:[^\W\d_]{{1,15}}[\s\u00a0]*)?(?:[{_CURRENCY_CHARS}][\s\u00a0]*)?",
     re.IGNORECASE,
 )
-_REFUSAL_RE: Final = re.compile(
-    r"(?<!\w)(?:i\s+(?:cannot|can't|can\s+not|am\s+unable|'m\s+unable|am\s+sorry|'m\s+sorry)"
-    r"|i'm\s+sorry|cannot\s+be\s+determined|can't\s+be\s+determined|not\s+enough\s+information"
-    r"|insufficient\s+information|je\s+ne\s+(?:peux|sais)\s+pas|impossible\s+de|d[ée]sol[ée]"
-    r"|ich\s+kann\s+(?:\w+\s+){0,2}nicht|kann\s+ich\s+nicht|nicht\s+eindeutig|leider"
-    r"|no\s+(?:puedo|es\s+posible)|lo\s+siento|не\s+могу|извините|невозможно"
-    r"|samahani|siwezi|haiwezekani|দুঃখিত|পারছি\s+না|পারব\s+না|సాధ్యం\s+కాదు|చెప్పలేను)"
-    r"|క్షమించండి|抱歉|对不起|對不起|无法|無法|不能确定|不确定|申し訳|できません|わかりません"
-    r"|分かりません|ขออภัย|ขอโทษ|ไม่สามารถ",
+# "I cannot answer" markers: a refusal wherever they follow the last number's sentence start.
+_INABILITY_RE: Final = re.compile(
+    r"(?<!\w)(?:i\s+(?:cannot|can't|can\s+not|am\s+unable\s+to|'m\s+unable\s+to)(?:\s+\w+)?\s+"
+    r"(?:answer|determine|solve|decide|tell|help|say|know|calculate|compute|find)"
+    r"|unable\s+to\s+(?:answer|determine|solve)|cannot\s+be\s+determined"
+    r"|can't\s+be\s+determined|not\s+enough\s+information|insufficient\s+information"
+    r"|je\s+ne\s+(?:peux|sais)\s+pas|impossible\s+de\s+(?:r[ée]pondre|d[ée]terminer|trancher)"
+    r"|ich\s+kann\s+(?:\w+\s+){0,3}nicht\s+(?:beantworten|bestimmen|l[öo]sen|sagen|entscheiden)"
+    r"|nicht\s+eindeutig|no\s+puedo|no\s+es\s+posible\s+(?:responder|determinar|saber)"
+    r"|не\s+могу|невозможно\s+(?:ответить|определить)|siwezi|haiwezekani"
+    r"|পারছি\s+না|পারব\s+না|সম্ভব\s+নয়|సాధ్యం\s+కాదు|చెప్పలేను|ఇవ్వలేను)"
+    r"|无法|無法|不能确定|不確定|不确定|できません|わかりません|分かりません|ไม่สามารถ",
+    re.IGNORECASE,
+)
+# Apologies alone are not refusals ("Sorry, I made a mistake: 5 + 7 = 12."), unless the
+# response has no number at all.
+_APOLOGY_RE: Final = re.compile(
+    r"(?<!\w)(?:sorry|d[ée]sol[ée]e?|leider|lo\s+siento|извините|samahani|দুঃখিত)"
+    r"|క్షమించండి|抱歉|对不起|對不起|申し訳|ขออภัย|ขอโทษ",
     re.IGNORECASE,
 )
 
@@ -625,17 +641,20 @@ def _has_repetition_loop(norm: str) -> bool:
 
 
 _TERMINAL_CHARS: Final = ".!?。।॥…"
-_TRAILING_CLOSERS: Final = "*_`\"'”’»)]}>$ \t\n\u00a0"
-_DANGLING_CHARS: Final = "=+-×*/÷:,;(&·≈<、\\"
+_TRAILING_CLOSERS: Final = "*_`\"'”’»)]}>$\\ \t\n\u00a0"  # incl. "\\]" ending display math
+_DANGLING_CHARS: Final = "=+-×*/÷:,;(&·≈<、"
 _DANGLING_WORD_RE: Final = re.compile(
     r"(?:(?<!\w)(?:and|or|the|a|an|of|to|by|is|are|was|with|for|in|on|at|then|so|plus|minus"
     r"|times|und|oder|der|die|das|ist|mit|von|zu|y|o|el|la|los|las|de|del|es|con|por|para|et"
     r"|ou|le|les|des|du|est|avec|pour|par|и|или|в|на|с|по|это|na|ya|kwa|ni|za|wa)"
-    r"|[はがをにでともへやの]|[的和与與是把被在从從对對给給])$",
+    r"|[はがをにでともへやの]|[的和与與是把被在从從对對给給]"
+    r"|และ|กับ|ของ|ที่|คือ|เป็น|หรือ|แล้ว|จึง|ดังนั้น|โดย|เพื่อ|ซึ่ง|จาก)$",
     re.IGNORECASE,
 )
 _SENTENCE_END_RE: Final = re.compile(r"[!?。।॥…\n]|\.(?=[\s\"'”’*)\]]|$)")
 _UNIT_TAIL_MAX_CHARS: Final = 12
+_CJK_TAIL_MAX_CHARS: Final = 5  # a counter/unit plus copula: "個です", "元"
+_CJK_RE: Final = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 def _last_sentence_start(norm: str, before: int) -> int:
@@ -656,10 +675,14 @@ def _looks_truncated(norm: str, last: _Num | None) -> bool:
         return False
     # unterminated: fine only if the final fragment ends with a number and maybe a short unit
     fragment_start = _last_sentence_start(core, len(core))
-    if last is None or last.end <= fragment_start or last.end > len(core):
+    if last is None or last.end <= fragment_start:
         return True
     tail = core[last.end :].strip()
     if len(tail.split()) > 2 or len(tail) > _UNIT_TAIL_MAX_CHARS:
+        return True
+    if any(c in tail for c in ",;:、"):  # a new clause started after the number
+        return True
+    if _CJK_RE.search(tail) and len(tail) > _CJK_TAIL_MAX_CHARS:
         return True
     return bool(tail) and _DANGLING_WORD_RE.search(tail) is not None
 
@@ -884,27 +907,46 @@ def _boxed_candidate(text: str, norm: str, style: _Style) -> _Candidate | None:
     return _Candidate(last.start(), value, raw, "boxed")
 
 
-def _follow_chain(norm: str, nums: Sequence[_Num], i: int) -> tuple[int, str | None]:
-    """Index of the result of "N op N = R" starting at nums[i]; error if it hedges/dangles."""
-    result = i
-    while i + 1 < len(nums):
-        link = _CHAIN_LINK_RE.fullmatch(norm, nums[i].end, nums[i + 1].start)
+def _follow_chain(
+    norm: str, nums: Sequence[_Num], first: int
+) -> tuple[Fraction, int, int, str | None]:
+    """Value and span of the answer starting at nums[first], or the reason it is unusable.
+
+    "N op N = R" gives R; an expression without "=" is evaluated ("135 + 50"); a bare range
+    ("2-3", "2 – 3", "2~3") or an alternative ("2 or 3") is ambiguous.
+    """
+    items: list[Fraction | str] = [nums[first].value]
+    result = last = first
+    ranged = False
+    while last + 1 < len(nums):
+        link = _CHAIN_LINK_RE.fullmatch(norm, nums[last].end, nums[last + 1].start)
         if link is None:
             break
-        if link.group("op") in ("=", "≈"):
-            result = i + 1
-        i += 1
-    if result + 1 < len(nums):
-        nxt = nums[result + 1]
-        if (
-            _HEDGE_LINK_RE.fullmatch(norm, nums[result].end, nxt.start)
-            and nxt.value != nums[result].value
-        ):
-            return result, AMBIGUOUS
-    rest = norm[nums[i].end :].strip(_TRAILING_CLOSERS)
+        op = link.group("op")
+        last += 1
+        if op in ("=", "≈"):  # only what follows the last "=" is the answer
+            result, items, ranged = last, [nums[last].value], False
+            continue
+        ranged = ranged or op in ("~", "-")  # "2-3", "2 – 3", "2~3" read as ranges
+        items += ["×" if op in ("x", "*", "·", "\\times", "\\cdot") else
+                  "÷" if op in ("/", "\\div") else op, nums[last].value]  # fmt: skip
+    start, end = nums[result].start, nums[last].end
+    value: Fraction | None = nums[result].value
+    if len(items) > 1:
+        value = None if ranged else _Expr(items).parse()
+        if value is None:
+            return nums[result].value, start, end, AMBIGUOUS
+    else:
+        end = nums[result].end
+    assert value is not None
+    if last + 1 < len(nums):
+        nxt = nums[last + 1]
+        if _HEDGE_LINK_RE.fullmatch(norm, nums[last].end, nxt.start) and nxt.value != value:
+            return value, start, end, AMBIGUOUS
+    rest = norm[nums[last].end :].strip(_TRAILING_CLOSERS)
     if rest and len(rest) <= 2 and rest[-1] in _DANGLING_CHARS:  # "The answer is 30 ×"
-        return result, TRUNCATED
-    return result, None
+        return value, start, end, TRUNCATED
+    return value, start, end, None
 
 
 def _phrase_candidate(text: str, norm: str, nums: Sequence[_Num]) -> _Candidate | None:
@@ -921,9 +963,8 @@ def _phrase_candidate(text: str, norm: str, nums: Sequence[_Num]) -> _Candidate 
         if idx < len(nums):
             gap = norm[after : nums[idx].start]
             if _gap_ok(gap, has_connector=bool(m.group("conn")) or method == "hash"):
-                res, error = _follow_chain(norm, nums, idx)
-                num = nums[res]
-                return _Candidate(m.start(), num.value, text[num.start : num.end], method, error)
+                val, start, end, error = _follow_chain(norm, nums, idx)
+                return _Candidate(m.start(), val, text[start:end], method, error)
         word_start = _GAP_NOISE_RE.match(norm, after)
         ws = after if word_start is None else word_start.end()
         if (cjk := _CJK_NUM_RE.match(norm, ws)) is not None and (v := _cjk_number(cjk)) is not None:
@@ -944,28 +985,39 @@ def _gap_ok(gap: str, *, has_connector: bool) -> bool:
     return has_connector and not any(c in gap for c in ",;、")
 
 
+def _is_result(norm: str, num: _Num) -> bool:
+    """True when the number is the right-hand side of an "=" (a computed result)."""
+    before = norm[max(0, num.start - 8) : num.start].rstrip(" \u00a0" + _CURRENCY_CHARS)
+    return before.endswith(("=", "≈"))
+
+
 def _fallback(text: str, norm: str, nums: Sequence[_Num]) -> ExtractedAnswer:
     """Last number, unless the rollout is truncated, refuses or hedges."""
     if not nums:
-        if _REFUSAL_RE.search(norm):
+        if _INABILITY_RE.search(norm) or _APOLOGY_RE.search(norm):
             return ExtractedAnswer(None, None, "none", False, REFUSAL)
         reason = TRUNCATED if _looks_truncated(norm, None) else NO_NUMBER
         return ExtractedAnswer(None, None, "none", False, reason)
     last = nums[-1]
     if _looks_truncated(norm, last):
         return ExtractedAnswer(None, None, "none", False, TRUNCATED)
-    # only after the last number: "Sorry, I made a mistake: 5 + 7 = 12." is still an answer
-    if _REFUSAL_RE.search(norm, last.end):
-        return ExtractedAnswer(None, None, "none", False, REFUSAL)
     sentence = _last_sentence_start(norm, last.start)
-    if len(nums) >= 2:
-        prev = nums[-2]
-        if (
-            prev.start >= sentence
-            and prev.value != last.value
-            and _HEDGE_RE.search(norm, prev.end, last.start)
-        ):
+    # "I cannot tell with 3 unknowns." refuses; "... = 12. I can't check it further" does not
+    # retract a computed result, so only the text after a result is searched then
+    refusal_from = last.end if _is_result(norm, last) else sentence
+    if _INABILITY_RE.search(norm, refusal_from):
+        return ExtractedAnswer(None, None, "none", False, REFUSAL)
+    in_sentence = [n for n in nums if n.start >= sentence]
+    if len(in_sentence) >= 2:
+        prev = in_sentence[-2]
+        if prev.value != last.value and _HEDGE_RE.search(norm, prev.end, last.start):
             return ExtractedAnswer(None, None, "none", False, AMBIGUOUS)
+        # a closing parenthetical restates inputs: "= 53 eggs (5 dozen minus 7)."
+        paren = norm.rfind("(", sentence, last.start)
+        if paren != -1 and ")" not in norm[paren : last.start] and ")" in norm[last.end :]:
+            before = [n for n in in_sentence if n.end <= paren]
+            if before:
+                last = before[-1]
     return ExtractedAnswer(_format(last.value), text[last.start : last.end], "last_number", True)
 
 

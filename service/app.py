@@ -30,7 +30,7 @@ from service.embedding import (
 from service.errors import ServiceError, status_for
 from service.logs import request_id_var
 from service.middleware import RequestContextMiddleware
-from service.routers import health, similarity, translation
+from service.routers import answers, health, similarity, translation
 from service.settings import Settings
 from service.state import ServiceState
 from service.translation_service import TranslationService
@@ -299,6 +299,7 @@ def create_app(
                 await state.embedding.close()
             if state.translation is not None:
                 await state.translation.close()
+            state.cpu_executor.shutdown(wait=True)
 
     app = FastAPI(
         title="pivot-reward",
@@ -317,4 +318,5 @@ def create_app(
     app.include_router(health.router)
     app.include_router(similarity.router)
     app.include_router(translation.router)
+    app.include_router(answers.router)
     return app

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from types import FrameType
 from typing import Any
@@ -54,6 +55,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = DrainingServer(config, app.state.pivot, settings.drain_delay_s)
     logger.info("starting", extra={"host": host, "port": port, "version": __version__})
     server.run()
+    if server.load_failed:
+        logger.error("exited because the models could not be loaded", extra={"exit_code": 1})
+        return 1
     return 0
 
 
@@ -66,15 +70,26 @@ class DrainingServer(uvicorn.Server):
         self._state = state
         self._drain_delay_s = drain_delay_s
         self._drain_started = False
+        self.load_failed = False  # set when the service stops because its models failed to load
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._state.status == "failed" and self._state.settings.exit_on_load_failure:
+            self.load_failed = True
         self._state.status, self._state.detail = "draining", "shutting down"
         if self._drain_started or self._drain_delay_s <= 0:
-            super().handle_exit(sig, frame)
+            self._stop(sig)
             return
         self._drain_started = True
         logger.info("draining", extra={"delay_s": self._drain_delay_s})
-        asyncio.get_event_loop().call_later(self._drain_delay_s, super().handle_exit, sig, frame)
+        asyncio.get_event_loop().call_later(self._drain_delay_s, self._stop, sig)
+
+    def _stop(self, sig: int) -> None:
+        """uvicorn's `handle_exit` minus recording the signal: uvicorn re-raises recorded signals
+        once shut down, so a clean drain would end killed by SIGTERM (status -15) instead of 0."""
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
 
 
 def cmd_prepare_models(args: argparse.Namespace) -> int:

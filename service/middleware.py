@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -17,6 +18,7 @@ logger = logging.getLogger("service.access")
 
 _REQUEST_ID_HEADER = b"x-request-id"
 _MAX_INCOMING_ID = 128
+CLIENT_CLOSED_REQUEST = 499  # recorded (never sent) when the client left before its response
 
 
 def error_body(
@@ -61,11 +63,14 @@ class RequestContextMiddleware:
         )
         token = request_id_var.set(request_id)
         started = time.perf_counter()
-        status_holder = {"status": 500}
+        status_holder = {"status": 500, "started": False, "complete": False}
 
         async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                status_holder["complete"] = True
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = True
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],
@@ -77,14 +82,21 @@ class RequestContextMiddleware:
             replay = await self._read_limited_body(
                 scope, receive, headers, request_id, send_with_id
             )
-            if replay is None:
-                return  # already answered 413
-            await self.app(scope, replay, send_with_id)
+            if replay is None:  # already answered 413, or the client left while sending
+                if not status_holder["started"]:
+                    status_holder["status"] = CLIENT_CLOSED_REQUEST
+                return
+            if replay is receive:
+                await self.app(scope, receive, send_with_id)
+            else:
+                await self._call_app_until_disconnect(
+                    scope, replay, receive, send_with_id, status_holder
+                )
         finally:
             route = scope.get("route")
             route_path = getattr(route, "path", None) or "unmatched"
             elapsed = time.perf_counter() - started
-            status = status_holder["status"]
+            status = int(status_holder["status"])
             self.metrics.requests.labels(route_path, scope["method"], str(status)).inc()
             self.metrics.latency.labels(route_path).observe(elapsed)
             if route_path not in ("/healthz", "/readyz", "/metrics"):
@@ -122,8 +134,7 @@ class RequestContextMiddleware:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    chunks = []
-                    break
+                    return None  # nobody to answer: do not run the app on a partial body
                 body = message.get("body", b"")
                 size += len(body)
                 if size > self.max_body_bytes:
@@ -156,6 +167,44 @@ class RequestContextMiddleware:
             return await receive()
 
         return replay
+
+    async def _call_app_until_disconnect(
+        self,
+        scope: Scope,
+        replay: Receive,
+        receive: Receive,
+        send: Send,
+        status_holder: dict[str, int | bool],
+    ) -> None:
+        """Run the app; cancel it if the client disconnects before its response is complete.
+
+        The body has been read in full, so the server's next message is `http.disconnect` (when the
+        client goes away, or once the response is complete). Cancelling the handler cancels its
+        queued items, which the batcher then skips: a client that left costs no model time.
+        """
+
+        async def client_gone() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        app_task: asyncio.Future[None] = asyncio.ensure_future(self.app(scope, replay, send))
+        watcher = asyncio.create_task(client_gone())
+        try:
+            await asyncio.wait({app_task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # we are cancelled ourselves (e.g. shutdown timeout)
+            app_task.cancel()
+            raise
+        finally:
+            watcher.cancel()
+        if not app_task.done() and not status_holder["complete"]:
+            if not status_holder["started"]:
+                status_holder["status"] = CLIENT_CLOSED_REQUEST
+            app_task.cancel()
+            await asyncio.wait({app_task})
+            if not app_task.cancelled() and app_task.exception() is not None:
+                logger.warning("error after the client disconnected", exc_info=app_task.exception())
+            return
+        await app_task
 
     @staticmethod
     async def _send_json(send: Send, status: int, body: bytes) -> None:

@@ -360,3 +360,109 @@ class TranslationSimilarityResponse(BaseModel):
     translation_model: str
     calibration: CalibrationInfo
     results: list[TranslationSimilarityResult]
+
+
+# --- answer consistency (PASMR) ---
+AnswerText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+CONSISTENCY_EXAMPLES: list[Any] = [
+    {
+        "items": [
+            {
+                "target_response": "Sie verkauft 16 - 3 - 4 = 9 Eier für je 2 $. Die Antwort lautet 18.",
+                "pivot_response": "She sells 9 eggs at $2 each: 9 × 2 = 18. The answer is 18.",
+                "lang": "de",
+            },
+            {
+                "target_response": "প্রতিদিন ৯টি ডিম বিক্রি হয়, ৯ × ২ = ১৬।\n\nউত্তর: ১৬",
+                "pivot_answer": "18",
+                "lang": "bn",
+            },
+            {"target_response": "Je ne sais pas.", "pivot_answer": "18", "lang": "fr"},
+        ]
+    }
+]
+
+
+class ConsistencyItem(StrictModel):
+    target_response: Text = Field(description="The target-language rollout (A_T).")
+    lang: LangCode = Field(
+        description="Language of the target response: ISO 639-1 (`de`) or FLORES-200."
+    )
+    pivot_response: Text | None = Field(None, description="The pivot (English) response A_en.")
+    pivot_answer: AnswerText | None = Field(
+        None,
+        description="The pivot or gold final answer itself (e.g. `1,250`); wins over pivot_response.",
+    )
+    pivot_lang: LangCode = Field(
+        "en", description="Language conventions for reading the pivot side."
+    )
+
+
+class RewardValues(StrictModel):
+    """PASMR's defaults: match 1, mismatch 0.1, format error 0."""
+
+    match: float = Field(1.0, allow_inf_nan=False)
+    mismatch: float = Field(0.1, allow_inf_nan=False)
+    format_error: float = Field(0.0, allow_inf_nan=False)
+
+
+class ConsistencyRequest(StrictModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": CONSISTENCY_EXAMPLES})
+
+    items: list[ConsistencyItem] = Field(min_length=1, max_length=HARD_MAX_ITEMS)
+    rewards: RewardValues = Field(default_factory=RewardValues)
+
+
+class ConsistencyResultModel(BaseModel):
+    status: str = Field(description="`match`, `mismatch`, `format_error` or `no_pivot_answer`.")
+    reward: float | None = Field(description="null for `no_pivot_answer`: drop the sample.")
+    target_answer: str | None = Field(
+        description="Canonical decimal (or exact fraction like `1/3`)."
+    )
+    pivot_answer: str | None
+    target_fallback: bool = Field(description="No answer phrase: the last number was used.")
+    pivot_fallback: bool
+    detail: str
+
+
+class ConsistencyResponse(BaseModel):
+    results: list[ConsistencyResultModel]
+
+
+PIVOT_EXAMPLES: list[Any] = [
+    {
+        "rollouts": [
+            "<pivot>Janet's ducks lay 16 eggs per day. How much does she make?</pivot>"
+            "Sie verkauft 9 Eier für je 2 $. Die Antwort lautet 18.",
+            "Sie verkauft 9 Eier. Die Antwort lautet 18.",
+        ]
+    }
+]
+
+
+class PivotExtractRequest(StrictModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": PIVOT_EXAMPLES})
+
+    rollouts: list[Text] = Field(min_length=1, max_length=HARD_MAX_ITEMS)
+    start: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, description="Start delimiter; default PIVOT_PIVOT_START (`<pivot>`)."
+    )
+    end: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        None, description="End delimiter; default PIVOT_PIVOT_END (`</pivot>`)."
+    )
+    require_start: bool = Field(
+        True, description="false when the prompt already ends with the start delimiter."
+    )
+
+
+class PivotExtractResult(BaseModel):
+    pivot_question: str | None
+    target_answer: str | None = Field(description="The target-language answer after the pivot.")
+    format_error: str | None = Field(description="Why the rollout is malformed, or null.")
+
+
+class PivotExtractResponse(BaseModel):
+    start: str
+    end: str
+    results: list[PivotExtractResult]

@@ -95,6 +95,20 @@ class Settings(BaseSettings):
         128.0, ge=0, description="Bound of the LRU embedding cache, in MiB (0 disables it)."
     )
 
+    # --- answer consistency (PASMR) ---
+    pivot_start: str = Field(
+        "<pivot>", min_length=1, description="Default start delimiter of the pivot question."
+    )
+    pivot_end: str = Field(
+        "</pivot>", min_length=1, description="Default end delimiter of the pivot question."
+    )
+    cpu_workers: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Threads for CPU-bound scoring (answer extraction) off the event loop.",
+    )
+
     # --- limits ---
     max_items_per_request: int = Field(
         1024, ge=1, le=HARD_MAX_ITEMS, description="Most pairs/candidates/items in one request."

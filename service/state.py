@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,6 +24,12 @@ class ServiceState:
     embedding: EmbeddingService | None = None
     embedding_path: str | None = None
     translation: TranslationService | None = None
+    cpu_executor: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cpu_executor = ThreadPoolExecutor(
+            self.settings.cpu_workers, thread_name_prefix="cpu-scoring"
+        )
 
     def _require_ready(self) -> None:
         if self.status == "draining":

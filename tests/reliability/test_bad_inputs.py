@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -402,6 +403,9 @@ def test_request_id_appears_in_the_access_log(client: httpx.Client) -> None:
         response = client.post(
             "/v1/similarity", json={"pairs": []}, headers={"x-request-id": "log-me-123"}
         )
+        deadline = time.monotonic() + 5  # the line is written just after the response is sent
+        while not any("log-me-123" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         access.removeHandler(handler)
         access.setLevel(old_level)

@@ -191,6 +191,12 @@ def test_disconnected_client_is_not_computed() -> None:
         abandoned = {gone["reference"], *gone["candidates"]}
         assert not computed & abandoned, f"computed for a client that was gone: {computed}"
         assert {"patient reference", "patient a"} <= computed
+        # Recorded as "client closed request" (499, nginx's convention), not as a server error.
+        metrics_text = httpx.get(f"{base}/metrics").text
+        assert (
+            metric(metrics_text, "pivot_requests_total", route="/v1/similarity", status="499") == 1
+        )
+        assert not re.search(r'route="/v1/similarity",status="5', metrics_text)
 
 
 def test_deadline_gives_504_and_does_not_hang_the_worker() -> None:

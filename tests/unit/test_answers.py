@@ -379,6 +379,8 @@ def test_trailing_zeros_are_equal(text: str) -> None:
         ("zh", "答案是 18 + 8 = 26 元。", "26"),
         ("fr", "Réponse : 53 œufs (5 douzaines achetées, 7 œufs cassés).", "53"),
         ("ja", "答えは 5 × 12 − 7 = 53 個です。", "53"),
+        ("en", "The answer is 135 + 50.", "185"),  # no "=": the expression is evaluated
+        ("sw", "Jibu ni 3 × 4.", "12"),
     ],
 )
 def test_answer_phrase_followed_by_an_expression_takes_the_result(
@@ -454,11 +456,40 @@ def test_truncated_rollouts_are_format_errors(lang: str, text: str) -> None:
 @pytest.mark.parametrize(
     ("lang", "text"),
     [
+        ("th", "ค่าโดยสาร 12 × 6.5 = 78 บาท และ"),  # Thai has no full stop: dangling "and"
+        ("th", "ค่าโดยสาร 12 × 6.5 = 78 บาท รวมกับค่าเรียก"),
+        ("zh", "买 5 本：3.6 × 5 = 18 元，再加上"),  # a new clause after the number
+        ("zh", "买 5 本：3.6 × 5 = 18 元再加上一支"),
+        ("en", "So he has 12 apples, and"),
+    ],
+)
+def test_truncation_without_sentence_punctuation(lang: str, text: str) -> None:
+    assert extract_final_answer(text, lang).format_error == "truncated"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("ja", "合計は 120 + 30 = 150円です", "150"),
+        ("en", "Each piece is\n\\[\n\\frac{6}{8} = 0.75 \\text{ m}\n\\]", "0.75"),
+        ("en", "So 5 × 12 − 7 = 53 eggs (5 dozen minus 7 broken).", "53"),
+    ],
+)
+def test_unterminated_but_complete_fallbacks(lang: str, text: str, expected: str) -> None:
+    assert value(text, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
         ("zh", "抱歉，我无法回答这个问题。"),
         ("en", "I'm sorry, but I can't help with that."),
         ("fr", "Il reste 120 moutons, sinon 145. Je ne peux pas trancher avec l'énoncé."),
         ("de", "Leider kann ich diese Frage nicht beantworten."),
         ("sw", "Samahani, siwezi kujibu swali hili."),
+        ("en", "I'm sorry, but I cannot solve this problem with 3 unknowns."),
+        ("te", "క్షమించండి, నేను ఈ ప్రశ్నకు సమాధానం ఇవ్వలేను."),
+        ("ja", "申し訳ありませんが、この質問には答えられません。"),
     ],
 )
 def test_refusals_are_format_errors(lang: str, text: str) -> None:
@@ -469,6 +500,8 @@ def test_refusals_are_format_errors(lang: str, text: str) -> None:
 
 def test_apology_before_the_answer_is_not_a_refusal() -> None:
     assert value("Sorry, I made a mistake earlier: 5 + 7 = 12.", "en") == "12"
+    assert value("Sorry, I made a mistake earlier: the total is 12.", "en") == "12"
+    assert value("5 + 7 = 12. I can't simplify it further.", "en") == "12"
 
 
 @pytest.mark.parametrize(
@@ -480,6 +513,9 @@ def test_apology_before_the_answer_is_not_a_refusal() -> None:
         ("es", "La respuesta es 120 o 145."),
         ("fr", "Il en reste 120, sinon il y en a toujours 145."),
         ("zh", "答案是 120 或 145。"),
+        ("en", "The answer is 2-3 buses."),
+        ("en", "The answer is 2 – 3 buses."),
+        ("ja", "答えは2～3台です。"),
     ],
 )
 def test_hedged_answers_are_format_errors(lang: str, text: str) -> None:

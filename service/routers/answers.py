@@ -1,0 +1,151 @@
+"""POST /v1/answer-consistency (PASMR's self-feedback reward) and /v1/pivot/extract."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+from fastapi import APIRouter, Depends
+
+from service.answers import ConsistencyResult, ConsistencyRewards, score_consistency
+from service.errors import InvalidInputError
+from service.languages import UnknownLanguageError, normalize_lang
+from service.pivot import extract_pivot
+from service.routers.deps import (
+    check_item_count,
+    check_text_lengths,
+    get_state,
+    require_api_key,
+    with_deadline,
+)
+from service.routers.similarity import ERROR_RESPONSES
+from service.schemas import (
+    ConsistencyRequest,
+    ConsistencyResponse,
+    ConsistencyResultModel,
+    PivotExtractRequest,
+    PivotExtractResponse,
+    PivotExtractResult,
+)
+from service.state import ServiceState
+
+router = APIRouter(tags=["answers"], dependencies=[Depends(require_api_key)])
+
+T = TypeVar("T")
+
+
+async def _off_loop(state: ServiceState, work: Callable[[], T]) -> T:
+    """CPU-bound scoring in the CPU pool, so the event loop keeps serving other requests."""
+    return await with_deadline(
+        state, asyncio.get_running_loop().run_in_executor(state.cpu_executor, work)
+    )
+
+
+def _check_langs(codes: list[str], locs: list[str]) -> None:
+    for code, loc in zip(codes, locs, strict=True):
+        try:
+            normalize_lang(code)
+        except UnknownLanguageError as exc:
+            raise InvalidInputError(str(exc), loc) from None
+
+
+@router.post(
+    "/v1/answer-consistency",
+    response_model=ConsistencyResponse,
+    summary="PASMR answer consistency (1 / 0.1 / 0)",
+    responses=ERROR_RESPONSES,
+)
+async def answer_consistency(
+    request: ConsistencyRequest, state: ServiceState = Depends(get_state)
+) -> ConsistencyResponse:
+    """Compare each target-language answer's final number with the pivot's.
+
+    `match` -> rewards.match (1.0), `mismatch` -> rewards.mismatch (0.1), `format_error` (no final
+    answer, truncated, refusal, repetition loop) -> rewards.format_error (0.0), `no_pivot_answer` ->
+    null: the trainer should drop the sample. Results in request order.
+    """
+    items = request.items
+    check_item_count(state, len(items), "items")
+    texts, locs = [], []
+    for i, item in enumerate(items):
+        texts.append(item.target_response)
+        locs.append(f"items[{i}].target_response")
+        if item.pivot_response is not None:
+            texts.append(item.pivot_response)
+            locs.append(f"items[{i}].pivot_response")
+        elif item.pivot_answer is None:
+            raise InvalidInputError("give `pivot_response` or `pivot_answer`", f"items[{i}]")
+    check_text_lengths(state, texts, locs)
+    _check_langs([item.lang for item in items], [f"items[{i}].lang" for i in range(len(items))])
+    _check_langs(
+        [item.pivot_lang for item in items], [f"items[{i}].pivot_lang" for i in range(len(items))]
+    )
+    rewards = ConsistencyRewards(**request.rewards.model_dump())
+
+    def score_all() -> list[ConsistencyResult]:
+        return [
+            score_consistency(
+                item.target_response,
+                item.lang,
+                pivot_response=item.pivot_response,
+                pivot_answer=item.pivot_answer,
+                pivot_lang=item.pivot_lang,
+                rewards=rewards,
+            )
+            for item in items
+        ]
+
+    results = await _off_loop(state, score_all)
+    state.metrics.items.labels("/v1/answer-consistency").inc(len(results))
+    return ConsistencyResponse(
+        results=[
+            ConsistencyResultModel(
+                status=r.status,
+                reward=r.reward,
+                target_answer=r.target_answer,
+                pivot_answer=r.pivot_answer,
+                target_fallback=r.target_fallback,
+                pivot_fallback=r.pivot_fallback,
+                detail=r.detail,
+            )
+            for r in results
+        ]
+    )
+
+
+@router.post(
+    "/v1/pivot/extract",
+    response_model=PivotExtractResponse,
+    summary="Split a PASMR rollout into pivot question and target answer",
+    responses=ERROR_RESPONSES,
+)
+async def pivot_extract(
+    request: PivotExtractRequest, state: ServiceState = Depends(get_state)
+) -> PivotExtractResponse:
+    """From rollouts that begin with the English question between delimiters, return the pivot question
+    and the target-language answer after it, or a `format_error` (missing/duplicated delimiters,
+    empty pivot or answer). Same function as `service.pivot.extract_pivot`, importable in-process."""
+    check_item_count(state, len(request.rollouts), "rollouts")
+    check_text_lengths(
+        state, request.rollouts, [f"rollouts[{i}]" for i in range(len(request.rollouts))]
+    )
+    start = request.start or state.settings.pivot_start
+    end = request.end or state.settings.pivot_end
+
+    def extract_all() -> list[PivotExtractResult]:
+        return [
+            PivotExtractResult(
+                pivot_question=e.pivot_question,
+                target_answer=e.target_answer,
+                format_error=e.format_error,
+            )
+            for e in (
+                extract_pivot(r, start=start, end=end, require_start=request.require_start)
+                for r in request.rollouts
+            )
+        ]
+
+    results = await _off_loop(state, extract_all)
+    state.metrics.items.labels("/v1/pivot/extract").inc(len(results))
+    return PivotExtractResponse(start=start, end=end, results=results)

@@ -1,0 +1,170 @@
+"""Schemathesis against the committed `openapi.yaml` and the live app under uvicorn on loopback.
+
+Two servers: one with API keys (and PIVOT_METRICS_REQUIRE_AUTH=true, so every operation the schema
+marks as secured really is), one in the default open configuration. Examples are bounded and
+derandomised; every request goes to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+import yaml
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
+    content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
+
+from service.app import create_app
+from service.settings import HARD_MAX_ITEMS, HARD_MAX_TEXT_CHARS
+from tests.conftest import REPO_ROOT, HashFactory, fast_settings
+from tests.support.server import running_server
+
+MAX_EXAMPLES = 50
+KEY = "schemathesis-key"
+OPENAPI = REPO_ROOT / "openapi.yaml"
+
+schema = schemathesis.openapi.from_path(OPENAPI)
+EXAMPLES: Counter[str] = Counter()
+
+# The app answers 415 to any JSON-body operation sent the wrong content type, but openapi.yaml does
+# not document it yet. Exempted from status_code_conformance *only while undocumented*; see
+# test_openapi_documents_415_for_json_bodies.
+KNOWN_UNDOCUMENTED_FOR_BODIES = {415}
+
+
+def _operations() -> dict[tuple[str, str], dict[str, Any]]:
+    paths = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))["paths"]
+    return {
+        (method.upper(), path): operation
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+    }
+
+
+def status_code_documented(ctx: Any, response: Any, case: Any) -> bool | None:
+    """status_code_conformance, minus the known gap above."""
+    operation = _operations().get((case.method.upper(), case.path), {})
+    if (
+        "requestBody" in operation
+        and response.status_code in KNOWN_UNDOCUMENTED_FOR_BODIES
+        and str(response.status_code) not in operation["responses"]
+    ):
+        return None
+    return status_code_conformance(ctx, response, case)
+
+
+COMMON_CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_documented,
+    content_type_conformance,
+    response_headers_conformance,
+    unsupported_method,
+    allow_header_conformance,
+]
+# With keys configured the schema's `security` is the truth, so invalid data (a missing or wrong
+# token included) must be rejected and auth must be enforced.
+KEYED_CHECKS = [*COMMON_CHECKS, negative_data_rejection, missing_required_header, ignored_auth]
+
+
+def _server(**overrides: object) -> Iterator[str]:
+    factory = HashFactory()
+    # Make the runtime limits equal the schema's ceilings, so schema-valid input is never refused
+    # for size (the hash encoder's token limit is lifted for the same reason).
+    factory.encoder.max_seq_length = 10**9
+    app = create_app(
+        fast_settings(
+            max_items_per_request=HARD_MAX_ITEMS, max_text_chars=HARD_MAX_TEXT_CHARS, **overrides
+        ),
+        encoder_factory=factory,
+    )
+    with running_server(app) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def keyed_url() -> Iterator[str]:
+    yield from _server(api_keys=KEY, metrics_require_auth=True)
+
+
+@pytest.fixture(scope="module")
+def open_url() -> Iterator[str]:
+    yield from _server()
+
+
+def _record(figures: dict[str, str], label: str) -> None:
+    EXAMPLES[label] += 1
+    EXAMPLES["total"] += 1
+    figures["schemathesis examples"] = (
+        f"{EXAMPLES['total']} (keyed {EXAMPLES['keyed']}, open {EXAMPLES['open']}; "
+        f"max_examples={MAX_EXAMPLES} per operation and mode, derandomized)"
+    )
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_keyed_app_conforms(
+    case: schemathesis.Case, keyed_url: str, figures: dict[str, str]
+) -> None:
+    _record(figures, "keyed")
+    case.call_and_validate(
+        base_url=keyed_url,
+        headers={"Authorization": f"Bearer {KEY}"},
+        checks=KEYED_CHECKS,
+        timeout=30,
+    )
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_open_app_conforms(case: schemathesis.Case, open_url: str, figures: dict[str, str]) -> None:
+    _record(figures, "open")
+    case.call_and_validate(base_url=open_url, checks=COMMON_CHECKS, timeout=30)
+
+
+def test_examples_were_run(figures: dict[str, str]) -> None:
+    """Guard against a silently empty run (e.g. a schema that failed to load)."""
+    print("schemathesis examples:", dict(EXAMPLES))
+    operations = len(list(schema.get_all_operations()))
+    assert operations >= 5
+    assert EXAMPLES["keyed"] >= operations and EXAMPLES["open"] >= operations, EXAMPLES
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="routers/*.py: the ERROR_RESPONSES of JSON-body routes lack 415 (body not sent as "
+    "application/json); add it, run `make openapi`, then drop this marker",
+)
+def test_openapi_documents_415_for_json_bodies() -> None:
+    missing = [
+        f"{method} {path}"
+        for (method, path), operation in _operations().items()
+        if "requestBody" in operation and "415" not in operation["responses"]
+    ]
+    assert not missing, f"415 not documented for {missing}"
