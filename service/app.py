@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service import __version__
-from service.batching import BatchingConfig
+from service.batching import BatchingConfig, MicroBatcher
 from service.calibration import BUILTIN_CALIBRATIONS, UNCALIBRATED, Calibration, load_calibration
 from service.embedding import (
     HASH_ENCODER_NAME,
@@ -30,7 +30,7 @@ from service.embedding import (
 from service.errors import ServiceError, status_for
 from service.logs import request_id_var
 from service.middleware import RequestContextMiddleware
-from service.routers import answers, health, similarity, translation
+from service.routers import answers, health, rewards, similarity, translation
 from service.settings import Settings
 from service.state import ServiceState
 from service.translation_service import TranslationService
@@ -114,6 +114,8 @@ async def _load_models(state: ServiceState, encoder_factory: EncoderFactory) -> 
         state.embedding, state.embedding_path = service, path
         if settings.translation_model is not None:
             state.translation = await _load_translation(state)
+        if settings.rank_model is not None:
+            state.rank_model = await _load_rank_model(state)
         if state.status == "loading":
             state.status, state.detail = "ready", None
         logger.info("models ready", extra={"model": encoder.name, "device": encoder.device})
@@ -123,6 +125,24 @@ async def _load_models(state: ServiceState, encoder_factory: EncoderFactory) -> 
         if settings.exit_on_load_failure:
             logger.error("exiting because PIVOT_EXIT_ON_LOAD_FAILURE is true")
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+async def _load_rank_model(state: ServiceState) -> MicroBatcher[tuple[str, str], float]:
+    from service.reward_model import SequenceClassifierScorer
+
+    settings = state.settings
+    assert settings.rank_model is not None
+    loop = asyncio.get_running_loop()
+    scorer = await loop.run_in_executor(
+        None,
+        lambda: SequenceClassifierScorer(Path(settings.rank_model or ""), device=settings.device),
+    )
+    batcher: MicroBatcher[tuple[str, str], float] = MicroBatcher(
+        scorer, _batching(settings), state.metrics
+    )
+    batcher.start()
+    await batcher.run_sync(scorer.warmup)
+    return batcher
 
 
 async def _load_translation(state: ServiceState) -> TranslationService:
@@ -299,6 +319,8 @@ def create_app(
                 await state.embedding.close()
             if state.translation is not None:
                 await state.translation.close()
+            if state.rank_model is not None:
+                await state.rank_model.close()
             state.cpu_executor.shutdown(wait=True)
 
     app = FastAPI(
@@ -319,4 +341,5 @@ def create_app(
     app.include_router(similarity.router)
     app.include_router(translation.router)
     app.include_router(answers.router)
+    app.include_router(rewards.router)
     return app

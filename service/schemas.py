@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -466,3 +466,180 @@ class PivotExtractResponse(BaseModel):
     start: str
     end: str
     results: list[PivotExtractResult]
+
+
+# --- composite rewards ---
+PresetName = Literal["pb-rlsvr-embedding", "pb-rlsvr-translation", "pasmr", "hybrid"]
+
+REWARDS_EXAMPLES: list[Any] = [
+    {
+        "preset": "hybrid",
+        "items": [
+            {
+                "response": "Sie verkauft 16 - 3 - 4 = 9 Eier zu je 2 $, also 18 $. Die Antwort lautet 18.",
+                "lang": "de",
+                "reference": "She sells 16 - 3 - 4 = 9 eggs at $2 each, so $18. The answer is 18.",
+                "pivot_answer": "18",
+            },
+            {
+                "response": "She sells 16 - 3 - 4 = 9 eggs at $2 each, so $18. The answer is 18.",
+                "lang": "de",
+                "reference": "She sells 16 - 3 - 4 = 9 eggs at $2 each, so $18. The answer is 18.",
+                "pivot_answer": "18",
+            },
+        ],
+    }
+]
+
+
+class RewardItem(StrictModel):
+    response: Text = Field(description="The policy's response (without the prompt).")
+    lang: LangCode = Field(
+        description="Target language the response must be in (ISO 639-1 or FLORES-200)."
+    )
+    reference: Text | None = Field(
+        None, description="English reference response (semantic/translation)."
+    )
+    pivot_response: Text | None = Field(
+        None, description="Pivot (English) response, for answer consistency."
+    )
+    pivot_answer: AnswerText | None = Field(
+        None, description="Pivot or gold final answer; wins over pivot_response."
+    )
+    prompt: Text | None = Field(None, description="The prompt (logged context; not scored).")
+
+
+class RewardSpecModel(StrictModel):
+    """A custom spec: component weights (0 = unused), combination and gate."""
+
+    semantic: float = Field(0.0, ge=0, le=100, allow_inf_nan=False)
+    translation: float = Field(0.0, ge=0, le=100, allow_inf_nan=False)
+    answer: float = Field(0.0, ge=0, le=100, allow_inf_nan=False)
+    combine: Literal["mean", "product"] = "mean"
+    gate: bool = Field(True, description="Apply the language-fidelity gate.")
+    gate_value: float = Field(
+        0.0, allow_inf_nan=False, ge=-100, le=100, description="Reward when the gate fails."
+    )
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> RewardSpecModel:
+        if self.semantic + self.translation + self.answer <= 0:
+            raise ValueError("give at least one positive component weight")
+        return self
+
+
+class RewardsRequest(StrictModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": REWARDS_EXAMPLES})
+
+    items: list[RewardItem] = Field(min_length=1, max_length=HARD_MAX_ITEMS)
+    preset: PresetName | None = Field(
+        None, description="Named recipe; default PIVOT_REWARD_PRESET."
+    )
+    spec: RewardSpecModel | None = Field(None, description="Custom recipe; overrides `preset`.")
+
+
+class RewardResult(BaseModel):
+    reward: float | None = Field(
+        description="Final reward; null = drop the sample (no pivot answer)."
+    )
+    components: dict[str, float | None] = Field(
+        description="Each used component's value, for logging."
+    )
+    gate: str = Field(
+        description="Fidelity verdict: `ok`, `wrong_language`, `copied_reference`, ... or `off`."
+    )
+    detected_lang: str | None = None
+    answer_status: str | None = None
+    translation: str | None = Field(
+        None, description="English translation (translation component)."
+    )
+
+
+class RewardsResponse(BaseModel):
+    preset: str
+    results: list[RewardResult]
+
+
+# --- Best-of-L ranking ---
+RANK_EXAMPLES: list[Any] = [
+    {
+        "question": "Janet's ducks lay 16 eggs per day. She eats 3 and bakes with 4. She sells the rest at $2. "
+        "How much does she make?",
+        "candidates": [
+            {"response": "Sie verkauft 9 Eier zu je 2 $. Die Antwort lautet 18.", "lang": "de"},
+            {"response": "Elle vend 9 œufs à 2 $. La réponse est 18.", "lang": "fr"},
+            {"response": "她卖 10 个鸡蛋，每个 2 美元。答案是 20。", "lang": "zh"},
+        ],
+    }
+]
+
+
+class RankCandidate(StrictModel):
+    response: Text
+    lang: LangCode
+
+
+class RankRequest(StrictModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": RANK_EXAMPLES})
+
+    candidates: list[RankCandidate] = Field(min_length=1, max_length=256)
+    question: Text | None = Field(None, description="The question (used by a reward-model scorer).")
+    reference: Text | None = Field(None, description="Optional English reference response.")
+    scorer: Literal["agreement", "reward_model"] = Field(
+        "agreement", description="`agreement` (built in) or `reward_model` (PIVOT_RANK_MODEL)."
+    )
+
+
+class RankedCandidateModel(BaseModel):
+    score: float
+    answer: str | None = None
+    answer_support: float | None = None
+    semantic_support: float | None = None
+    reference_similarity: float | None = None
+
+
+class RankResponse(BaseModel):
+    scorer: str
+    best_index: int
+    scores: list[float]
+    candidates: list[RankedCandidateModel]
+
+
+# --- OpenRLHF ---
+OPENRLHF_EXAMPLES: list[Any] = [
+    {
+        "query": [
+            "Frage: Janet hat 16 Eier, isst 3, backt mit 4 und verkauft den Rest zu 2 $. Wie viel verdient sie?\n"
+            "Antwort: Sie verkauft 9 Eier zu je 2 $. Die Antwort lautet 18."
+        ],
+        "prompts": [
+            "Frage: Janet hat 16 Eier, isst 3, backt mit 4 und verkauft den Rest zu 2 $. Wie viel verdient sie?\n"
+            "Antwort:"
+        ],
+        "labels": [
+            '{"pivot_answer": "18", "lang": "de", "reference": "She sells 9 eggs at $2: $18. The answer is 18."}'
+        ],
+    }
+]
+
+
+class OpenRLHFRequest(BaseModel):
+    """OpenRLHF's remote reward model call (`--reward.remote_url`, formerly `--remote_rm_url`)."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": OPENRLHF_EXAMPLES})
+
+    query: list[str] = Field(
+        min_length=1, max_length=HARD_MAX_ITEMS, description="prompt + response"
+    )
+    prompts: list[str] | None = Field(None, max_length=HARD_MAX_ITEMS)
+    labels: list[str | dict[str, Any] | None] | None = Field(
+        None,
+        max_length=HARD_MAX_ITEMS,
+        description="Per sample: a gold/pivot answer, or a JSON object.",
+    )
+
+
+class OpenRLHFResponse(BaseModel):
+    rewards: list[float]
+    scores: list[float]
+    extra_logs: dict[str, list[float]]

@@ -109,6 +109,14 @@ class Settings(BaseSettings):
         description="Threads for CPU-bound scoring (answer extraction) off the event loop.",
     )
 
+    # --- composite rewards ---
+    reward_preset: Literal["pb-rlsvr-embedding", "pb-rlsvr-translation", "pasmr", "hybrid"] = Field(
+        "hybrid", description="Default recipe of /v1/rewards and /get_reward."
+    )
+    rank_model: Path | None = Field(
+        None, description="Optional sequence-classification reward model folder for /v1/rank."
+    )
+
     # --- limits ---
     max_items_per_request: int = Field(
         1024, ge=1, le=HARD_MAX_ITEMS, description="Most pairs/candidates/items in one request."

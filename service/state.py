@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
+from service.batching import MicroBatcher
 from service.embedding import EmbeddingService
 from service.errors import FeatureUnavailableError, NotReadyError
 from service.metrics import Metrics
@@ -24,6 +25,7 @@ class ServiceState:
     embedding: EmbeddingService | None = None
     embedding_path: str | None = None
     translation: TranslationService | None = None
+    rank_model: MicroBatcher[tuple[str, str], float] | None = None
     cpu_executor: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
@@ -38,6 +40,13 @@ class ServiceState:
             raise NotReadyError(
                 f"models are not ready ({self.status}: {self.detail}); retry shortly"
             )
+
+    def require_rank_model(self) -> MicroBatcher[tuple[str, str], float]:
+        """The reward-model scorer for /v1/rank; 503 while not ready."""
+        self._require_ready()
+        if self.rank_model is None:
+            raise FeatureUnavailableError("no reward model configured (PIVOT_RANK_MODEL)")
+        return self.rank_model
 
     def require_translation(self) -> TranslationService:
         """The translation service; 503 with set-up instructions when none is configured."""

@@ -155,7 +155,7 @@ def test_metrics_need_a_key_when_configured(keyed_metrics: httpx.Client) -> None
     assert K1 not in text and K2 not in text
 
 
-def test_no_keys_configured_means_open(keyed: httpx.Client) -> None:
+def test_no_keys_configured_means_open() -> None:
     app = create_app(fast_settings(api_keys=" , "), encoder_factory=HashFactory())
     with running_server(app) as base:
         assert httpx.get(f"{base}/v1/models").status_code == 200
