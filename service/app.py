@@ -235,7 +235,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         content_type = request.headers.get("content-type", "")
-        if request.method in ("POST", "PUT", "PATCH") and "json" not in content_type.lower():
+        media = content_type.split(";")[0].strip().lower()
+        is_json = media == "application/json" or (
+            media.startswith("application/") and media.endswith("+json")
+        )
+        if request.method in ("POST", "PUT", "PATCH") and not is_json:
             return _error_response(
                 request,
                 415,
@@ -260,7 +264,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kinds = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
+        kinds = {
+            400: "malformed_json",
+            404: "not_found",
+            405: "method_not_allowed",
+            415: "unsupported_media_type",
+        }
         return _error_response(
             request,
             exc.status_code,

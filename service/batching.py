@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from service.errors import ModelFailureError, QueueFullError
+from service.errors import InvalidInputError, ModelFailureError, QueueFullError
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -137,6 +137,13 @@ class MicroBatcher(Generic[ItemT, ResultT]):
         """
         if not payloads:
             return []
+        if len(payloads) > self._config.max_queue_size:
+            # Retrying could never help: say so instead of answering 429.
+            raise InvalidInputError(
+                f"the request needs {len(payloads)} model inputs, more than the queue of model "
+                f"'{self.name}' can ever hold ({self._config.max_queue_size}, PIVOT_MAX_QUEUE_SIZE); "
+                "split it into smaller requests"
+            )
         if self._closing:
             raise QueueFullError("the service is shutting down", self._config.retry_after_s)
         if len(self._queue) + len(payloads) > self._config.max_queue_size:

@@ -78,6 +78,7 @@ class SimilarityRequest(StrictModel):
     model: str | None = Field(None, description="Embedding model name; default: the loaded one.")
     truncate: bool = Field(
         False,
+        strict=True,
         description="Allow texts over the model's token limit to be truncated (flagged per result); "
         "when false they are rejected with 422.",
     )
@@ -120,7 +121,9 @@ class SimilarityRequest(StrictModel):
 class SimilarityResult(BaseModel):
     score: float = Field(description="Calibrated reward in [0, 1].")
     cosine: float = Field(description="Raw cosine similarity of the two embeddings.")
-    truncated: bool = Field(False, description="A text was truncated to the model's token limit.")
+    truncated: bool = Field(
+        False, strict=True, description="A text was truncated to the model's token limit."
+    )
 
 
 class CalibrationInfo(BaseModel):
@@ -298,10 +301,12 @@ class TranslationSimilarityRequest(TranslationOptions):
         None, description="Grouped form: language of every candidate."
     )
     chrf: bool = Field(
-        False, description="Also return chrF (sacrebleu, 0-1) of translation vs reference."
+        False,
+        strict=True,
+        description="Also return chrF (sacrebleu, 0-1) of translation vs reference.",
     )
     truncate: bool = Field(
-        False, description="Allow the embedding model to truncate over-long texts."
+        False, strict=True, description="Allow the embedding model to truncate over-long texts."
     )
 
     @model_validator(mode="after")
@@ -452,7 +457,9 @@ class PivotExtractRequest(StrictModel):
         None, description="End delimiter; default PIVOT_PIVOT_END (`</pivot>`)."
     )
     require_start: bool = Field(
-        True, description="false when the prompt already ends with the start delimiter."
+        True,
+        strict=True,
+        description="false when the prompt already ends with the start delimiter.",
     )
 
 
@@ -516,7 +523,7 @@ class RewardSpecModel(StrictModel):
     translation: float = Field(0.0, ge=0, le=100, allow_inf_nan=False)
     answer: float = Field(0.0, ge=0, le=100, allow_inf_nan=False)
     combine: Literal["mean", "product"] = "mean"
-    gate: bool = Field(True, description="Apply the language-fidelity gate.")
+    gate: bool = Field(True, strict=True, description="Apply the language-fidelity gate.")
     gate_value: float = Field(
         0.0, allow_inf_nan=False, ge=-100, le=100, description="Reward when the gate fails."
     )

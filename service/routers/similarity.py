@@ -29,6 +29,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         400: "Malformed JSON.",
         401: "Missing or invalid API key.",
         413: "Body too large.",
+        415: "Body not sent as application/json.",
         422: "Invalid input (the `fields` list names each offending field).",
         429: "Queue full; retry after `Retry-After` seconds.",
         503: "Models loading or service draining.",

@@ -43,7 +43,7 @@ JSON = {"content-type": "application/json"}
 # FastAPI answers some unparseable bodies (invalid UTF-8, nesting past the recursion limit, integers
 # over Python's 4300-digit limit) with its own HTTPException(400), which the app's handler types as
 # "http_error" instead of "malformed_json". See test_parser_400s_are_typed_malformed_json.
-KNOWN_400_TYPES = {"http_error"}
+KNOWN_400_TYPES: set[str] = set()
 
 
 def raw(body: bytes, content_type: str | None = "application/json") -> dict[str, Any]:
@@ -312,11 +312,6 @@ def test_bad_input_gets_the_right_answer(
     assert_good_request_ok(client)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py: FastAPI's own 400 for unparseable bodies is typed 'http_error' and says "
-    "'There was an error parsing the body'; map 400 -> 'malformed_json' in http_error()",
-)
 @pytest.mark.parametrize(
     "payload",
     [
@@ -331,11 +326,6 @@ def test_parser_400s_are_typed_malformed_json(client: httpx.Client, payload: byt
     assert_error_shape(response, 400, allowed_types={"malformed_json"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py: the 415 check is `'json' in content_type`, so text/json or application/jsonx "
-    "(not parsed as JSON by FastAPI) get a confusing 422 'Input should be a valid dictionary'",
-)
 @pytest.mark.parametrize("content_type", ["text/json", "application/jsonx"])
 def test_json_lookalike_content_types_get_415(client: httpx.Client, content_type: str) -> None:
     response = client.post(
@@ -346,11 +336,6 @@ def test_json_lookalike_content_types_get_415(client: httpx.Client, content_type
     assert_error_shape(response, 415)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schemas.py: `truncate: bool` is lax, so 'yes', 'on', 1 are coerced to true; "
-    "use Field(False, strict=True) (StrictBool) so a wrong type is a 422",
-)
 @pytest.mark.parametrize("value", ["yes", "off", 1, 0.0], ids=repr)
 def test_truncate_is_strictly_boolean(client: httpx.Client, value: object) -> None:
     response = client.post("/v1/similarity", json={**GOOD_BODY, "truncate": value})

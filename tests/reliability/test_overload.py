@@ -42,10 +42,12 @@ class SlowEncoder(HashEncoder):
         self.delay_s = delay_s
         self.slow_if = slow_if
         self.embedded: list[str] = []
+        self.slow_batch_started = threading.Event()
         self._lock = threading.Lock()
 
     def predict_batch(self, items: list[str]) -> list[np.ndarray]:
         if self.slow_if is None or self.slow_if(items):
+            self.slow_batch_started.set()
             time.sleep(self.delay_s)
         with self._lock:
             self.embedded.extend(items)
@@ -156,6 +158,10 @@ async def test_overload_gives_429s_never_5xx_and_every_accepted_answer_is_right(
             )
             == rejected
         )
+        answered = metric(
+            metrics_text, "pivot_requests_total", route="/v1/similarity", status="200"
+        )
+        assert answered == accepted, "every accepted request answered exactly once"
         assert not re.search(r'route="/v1/similarity",status="5', metrics_text)
 
 
@@ -175,7 +181,7 @@ def test_disconnected_client_is_not_computed() -> None:
 
         thread = threading.Thread(target=blocker)
         thread.start()
-        time.sleep(0.15)  # the blocker's batch is on the model thread now
+        assert encoder.slow_batch_started.wait(10), "the blocker never reached the model"
         gone = {"reference": "impatient reference", "candidates": ["impatient a", "impatient b"]}
         with pytest.raises(httpx.ReadTimeout):
             httpx.post(f"{base}/v1/similarity", json=gone, timeout=0.2)

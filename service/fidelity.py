@@ -1,0 +1,606 @@
+"""Language fidelity: is a rollout written in its target language, and is it not a pasted reference?
+
+A policy rewarded for similarity to an English reference drifts towards answering in English or
+pasting the reference. :func:`check_fidelity` catches both; :func:`detect_language` is the plain
+detector. Pure functions, no I/O, deterministic and thread-safe; the only shared state is the
+lingua detector, built once on first use (or by :func:`warm_up`) under a lock.
+
+How a response is judged (all thresholds live in :class:`FidelityConfig`):
+
+1. **Cleaning.** Math rollouts are mostly digits, LaTeX and markdown, which carry no language:
+   fenced/inline code, ``$..$``/``$$..$$``/``\\(..\\)``/``\\[..\\]`` math, ``\\boxed{..}``,
+   LaTeX commands, URLs, chat-template tags, digits of every script and symbols are removed.
+2. **Mass.** What is left is measured in *letter mass*: one per letter (combining marks
+   included, so Indic and Thai count like alphabets), 2.75 per Han character, 1.5 per kana and
+   2.0 per Hangul syllable. The weights equalise parallel text (MGSM: 182 English letters ~ 66 Han
+   characters ~ 26 Han + 71 kana per question), so a share means the same in every script.
+   Fewer than ``min_letters`` of mass is **undetermined** (numbers-only answers, "答案是 18"),
+   which passes by default: a short numeric answer is not evidence of the wrong language.
+3. **Chunks.** The cleaned text is cut into sentences/lines, merged until each has at least
+   ``chunk_min_letters`` of mass (short sentences such as "Raymond und Samantha sind Cousins."
+   are unreliable alone). Code-switching is measured per chunk, so an answer that is 60 % English
+   with a German last line gets ``target_share`` ~ 0.4 and fails.
+4. **Scripts first, lingua for shared scripts.** Per chunk, letters are grouped by Unicode
+   script. The target language's script comes from its FLORES-200 code (``ben_Beng``,
+   ``jpn_Jpan``...). Letters of a script that only the target uses among the detector's
+   languages (Bengali, Telugu, Thai, Hangul, Greek, ...) count as target without a model; letters
+   of any other script are foreign. Han is shared by Chinese and Japanese: a chunk with kana (at
+   least ``kana_min_share`` of its CJK mass) is Japanese, one without is Chinese, so Japanese is
+   never rejected as Chinese for its kanji and kana-heavy text never passes as Chinese. Latin,
+   Cyrillic, Arabic and Devanagari are shared by many languages, so lingua classifies those
+   chunks (restricted to :data:`DETECTOR_LANGUAGES`: the 11 MGSM languages plus confusables).
+   Short Latin tokens (``x``, ``km``, ``kg``) are ignored when the target script is not Latin.
+5. **Copy check.** ``copy_overlap`` is the share of the response's tokens covered by an n-gram
+   (``copy_ngram`` = 5 tokens; a token is a word, or one character in scripts written without
+   spaces: Han, kana, Thai, Lao, Khmer, Myanmar) that also occurs in the reference. Numbers and
+   math are removed first, since a faithful translation keeps every number of the reference.
+   A response that pastes the reference fails even if a few target-language words are added.
+   When the target language IS the reference language (English by default), an independent
+   answer legitimately shares phrases with the reference, so only near-total copies fail
+   (``max_copy_overlap_same_language`` = 0.9): in these recipes the policy never sees the
+   reference, so a verbatim copy means the reference leaked (prompt or memorisation) and its
+   similarity reward would be unearned.
+
+Order of verdicts: ``disabled`` > ``empty``/``undetermined`` > ``copied_reference`` >
+``wrong_language`` > ``ok``. Only ``ok`` (and, when configured to pass, ``empty`` and
+``undetermined``) pass.
+
+Languages the detector does not know (e.g. Galician, Haitian Creole; see
+:data:`DETECTOR_LANGUAGES`) are still checked for their script, and a chunk that lingua assigns
+to English is foreign for them, because English is the drift to catch; other wrong languages in
+the same script go unnoticed for those targets. PASMR rollouts that start with the English
+question between delimiters must have that part removed before the check.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Literal
+
+from service.languages import normalize_lang, to_flores
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
+
+__all__ = [
+    "DEFAULT_FIDELITY",
+    "DETECTOR_LANGUAGES",
+    "Detection",
+    "FidelityConfig",
+    "FidelityReason",
+    "FidelityResult",
+    "check_fidelity",
+    "clean_text",
+    "copy_overlap",
+    "detect_language",
+    "warm_up",
+]
+
+FidelityReason = Literal[
+    "ok", "wrong_language", "copied_reference", "undetermined", "empty", "disabled"
+]
+
+# Languages lingua chooses between (ISO 639-1). The 11 MGSM languages plus the languages a
+# response in one of them is most often confused with, or drifts into: Romance neighbours of
+# es/fr, Germanic neighbours of de/en, Bantu and Austronesian neighbours of sw, Slavic neighbours
+# of ru, the big Indic/Arabic-script languages, and other languages common in LLM output. More
+# candidates means fewer wrong languages accepted but more true text misread; the MGSM data test
+# pins the trade-off (>= 97 % pass per language, <= 3 % cross-language acceptance).
+# fmt: off
+DETECTOR_LANGUAGES: Final[tuple[str, ...]] = (
+    "bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh",  # MGSM
+    "it", "pt", "ca", "ro", "nl", "af", "da", "sv", "nb", "pl", "tr", "vi", "id", "ms", "tl",
+    "zu", "xh", "so", "yo", "uk", "bg", "hi", "mr", "ar", "fa", "ur", "ko", "el", "he",
+)
+# fmt: on
+
+
+@dataclass(frozen=True, slots=True)
+class FidelityConfig:
+    """Thresholds of the fidelity check (defaults tuned on MGSM, see tests/data)."""
+
+    enabled: bool = True
+    """False: every response passes with reason ``disabled`` (nothing is computed)."""
+    min_target_share: float = 0.6
+    """Share of the response's letter mass that must be in the target language."""
+    max_copy_overlap: float = 0.5
+    """Above this copy_overlap with a reference in another language: ``copied_reference``."""
+    max_copy_overlap_same_language: float = 0.9
+    """Same, when the target language is ``reference_lang`` (only near-total copies fail)."""
+    reference_lang: str = "en"
+    """Language of the references (the pivot); selects the copy threshold."""
+    copy_ngram: int = 5
+    """Tokens per n-gram in the copy check (words, or characters of unspaced scripts)."""
+    min_letters: int = 12
+    """Below this letter mass (after cleaning) the language is ``undetermined``."""
+    undetermined_passes: bool = True
+    """Whether ``undetermined`` and ``empty`` responses pass (True: don't punish short answers)."""
+    chunk_min_letters: int = 40
+    """Sentences are merged into chunks of at least this mass before classification."""
+    kana_min_share: float = 0.05
+    """A CJK chunk is Japanese when kana are at least this share of its CJK mass."""
+
+
+DEFAULT_FIDELITY: Final = FidelityConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The dominant language of a text.
+
+    ``lang`` is a canonical code (:func:`service.languages.normalize_lang`), or None when the text
+    has too few letters or lingua cannot tell. ``confidence`` is the mass-weighted probability
+    of ``lang`` over the text's chunks (1.0 for a script only one language uses). ``shares``
+    maps each detected language to its share of the letter mass, largest first; ``scripts`` does
+    the same for Unicode scripts (``Latn``, ``Cyrl``, ``Hani``, ``Kana``...).
+    """
+
+    lang: str | None
+    confidence: float
+    letters: float
+    shares: tuple[tuple[str, float], ...] = ()
+    scripts: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FidelityResult:
+    """Verdict of :func:`check_fidelity`; every field is safe to log."""
+
+    passed: bool
+    reason: FidelityReason
+    expected_lang: str
+    detected_lang: str | None
+    confidence: float
+    target_share: float
+    """Share of the response's letter mass in the expected language (0 when undetermined)."""
+    copy_overlap: float
+    """Share of the response's tokens inside n-grams shared with the reference (0 without one)."""
+    letters: float
+
+
+# --------------------------------------------------------------------------------------------
+# Cleaning
+
+_FENCED_CODE = re.compile(r"```.*?(?:```|\Z)", re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_DISPLAY_MATH = re.compile(r"\$\$.*?\$\$|\\\[.*?\\\]|\\\(.*?\\\)", re.S)
+# Pandoc's rule for inline math: the opening $ is followed by a non-space, the closing $ is
+# preceded by a non-space and not followed by a digit. That keeps prices ("costs $5 and $3")
+# from swallowing the prose between them.
+_INLINE_MATH = re.compile(r"\$(?=\S)[^$\n]{1,300}?(?<=\S)\$(?!\d)")
+_MATH_ENVS = re.compile(
+    r"\\begin\{(equation|align|gather|multline|eqnarray|array|[pbvBV]?matrix|cases)\*?\}"
+    r".*?\\end\{\1\*?\}",
+    re.S,
+)
+_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_LATEX_CMD = re.compile(r"\\[A-Za-z]+\*?|\\.")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+")
+_TAG = re.compile(r"<\|[^|>]{0,64}\|>|</?[A-Za-z][\w-]{0,30}(?:\s[^<>]{0,200})?/?>")
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+# A "letter" for us: any letter or combining mark (Indic vowel signs, Thai tone marks).
+_NON_TEXT = re.compile(r"[^\w\s.!?;。！？；।॥\n]|[\d_]")
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+
+
+def _drop_braced(text: str, opener: re.Pattern[str]) -> str:
+    """Remove ``\\cmd{...}`` with balanced braces (regexes cannot match nested braces)."""
+    out: list[str] = []
+    pos = 0
+    for m in opener.finditer(text):
+        if m.start() < pos:
+            continue
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        out.append(text[pos : m.start()])
+        out.append(" ")
+        pos = i
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def clean_text(text: str) -> str:
+    """Strip code, math, LaTeX, markdown, URLs, digits and symbols; keep words and sentence ends."""
+    text = unicodedata.normalize("NFKC", text)  # full-width Latin/digits -> ASCII
+    text = _FENCED_CODE.sub("\n", text)
+    text = _MATH_ENVS.sub(" ", text)
+    text = _DISPLAY_MATH.sub(" ", text)
+    text = _drop_braced(text, _BOXED)
+    text = _INLINE_MATH.sub(" ", text)
+    text = _INLINE_CODE.sub(" ", text)
+    text = _URL.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _LATEX_CMD.sub(" ", text)
+    # Decimal points and list numbering ("1. Schritt") are not sentence ends: drop periods that
+    # touch a digit before digits go.
+    text = re.sub(r"(?<=\d)[.,](?=\d)|(?<=\d)\.", " ", text)
+    text = _NON_TEXT.sub(" ", text)
+    text = _SPACES.sub(" ", text)
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+# --------------------------------------------------------------------------------------------
+# Scripts
+
+# Letter mass per character (see the module docstring for the MGSM calibration).
+_WEIGHTS: Final = {"Hani": 2.75, "Kana": 1.5, "Hang": 2.0}
+# Unicode character-name prefix -> ISO 15924 script code.
+_NAME_PREFIX: Final = {
+    "LATIN": "Latn",
+    "CYRILLIC": "Cyrl",
+    "GREEK": "Grek",
+    "ARMENIAN": "Armn",
+    "HEBREW": "Hebr",
+    "ARABIC": "Arab",
+    "DEVANAGARI": "Deva",
+    "BENGALI": "Beng",
+    "GURMUKHI": "Guru",
+    "GUJARATI": "Gujr",
+    "ORIYA": "Orya",
+    "TAMIL": "Taml",
+    "TELUGU": "Telu",
+    "KANNADA": "Knda",
+    "MALAYALAM": "Mlym",
+    "SINHALA": "Sinh",
+    "THAI": "Thai",
+    "LAO": "Laoo",
+    "TIBETAN": "Tibt",
+    "MYANMAR": "Mymr",
+    "GEORGIAN": "Geor",
+    "HANGUL": "Hang",
+    "ETHIOPIC": "Ethi",
+    "KHMER": "Khmr",
+    "TIFINAGH": "Tfng",
+    "CJK": "Hani",
+    "HIRAGANA": "Kana",
+    "KATAKANA": "Kana",
+    "KATAKANA-HIRAGANA": "Kana",
+    "HALFWIDTH": "Kana",  # NFKC maps half-width katakana; only leftovers land here
+}
+# Scripts written without spaces between words: each character is a copy-check token.
+_UNSPACED: Final = frozenset({"Hani", "Kana", "Thai", "Laoo", "Khmr", "Mymr", "Tibt"})
+# FLORES script subtag -> the scripts whose letters count for the target language.
+_FLORES_SCRIPTS: Final = {
+    "Jpan": frozenset({"Hani", "Kana"}),
+    "Hans": frozenset({"Hani"}),
+    "Hant": frozenset({"Hani"}),
+    "Hang": frozenset({"Hang", "Hani"}),
+}
+# Scripts that several DETECTOR_LANGUAGES share: lingua decides between them.
+_SHARED_SCRIPTS: Final = frozenset({"Latn", "Cyrl", "Arab", "Deva"})
+# The language a chunk of a single-language script is attributed to by detect_language().
+_SCRIPT_LANG: Final = {
+    "Beng": "bn",
+    "Telu": "te",
+    "Thai": "th",
+    "Hang": "ko",
+    "Grek": "el",
+    "Hebr": "he",
+    "Armn": "hy",
+    "Geor": "ka",
+    "Gujr": "gu",
+    "Guru": "pa",
+    "Taml": "ta",
+    "Knda": "kn",
+    "Mlym": "ml",
+    "Orya": "or",
+    "Sinh": "si",
+    "Laoo": "lo",
+    "Khmr": "km",
+    "Mymr": "my",
+    "Tibt": "bo",
+    "Ethi": "am",
+}
+
+
+@functools.lru_cache(maxsize=65536)
+def _script_of(ch: str) -> str | None:
+    """ISO 15924 code of a letter/mark, ``Zyyy`` for other letters, None for non-letters."""
+    if not unicodedata.category(ch).startswith(("L", "M")):
+        return None
+    name = unicodedata.name(ch, "")
+    prefix = name.split(" ", 1)[0]
+    if prefix == "FULLWIDTH" or prefix == "MODIFIER":
+        return "Latn" if "LATIN" in name else "Zyyy"
+    return _NAME_PREFIX.get(prefix, "Zyyy")
+
+
+def _script_mass(text: str) -> defaultdict[str, float]:
+    """Letter mass per script."""
+    mass: defaultdict[str, float] = defaultdict(float)
+    for ch in text:
+        script = _script_of(ch)
+        if script is not None:
+            mass[script] += _WEIGHTS.get(script, 1.0)
+    return mass
+
+
+_SHORT_LATIN = re.compile(r"(?<![^\W\d_])[A-Za-z]{1,2}(?![^\W\d_])")
+
+
+def _drop_short_latin(text: str) -> str:
+    """Units and variables (x, km, kg, cm) in a non-Latin text are not a language."""
+    return _SHORT_LATIN.sub(" ", text)
+
+
+# --------------------------------------------------------------------------------------------
+# Chunks
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;。！？；।॥])\s*|\n+")
+
+
+def _chunks(text: str, min_mass: float) -> list[str]:
+    """Sentences/lines merged forward until each has ``min_mass``; a short tail joins the last."""
+    chunks: list[str] = []
+    current: list[str] = []
+    mass = 0.0
+    for sentence in _SENTENCE_END.split(text):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        current.append(sentence)
+        mass += sum(_script_mass(sentence).values())
+        if mass >= min_mass:
+            chunks.append(" ".join(current))
+            current, mass = [], 0.0
+    if current:
+        if chunks and mass < min_mass:
+            chunks[-1] = chunks[-1] + " " + " ".join(current)
+        else:
+            chunks.append(" ".join(current))
+    return chunks
+
+
+# --------------------------------------------------------------------------------------------
+# lingua
+
+_detector: LanguageDetector | None = None
+_detector_lock = threading.Lock()
+
+
+def _get_detector() -> LanguageDetector:
+    """The shared lingua detector, built once (double-checked lock; reads are thread-safe)."""
+    global _detector
+    if _detector is None:
+        with _detector_lock:
+            if _detector is None:
+                from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+                languages = [
+                    Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
+                    for code in DETECTOR_LANGUAGES
+                ]
+                # Low-accuracy mode (trigram models only): ~40 MB instead of ~550 MB for these
+                # languages and 3-4x faster, and accurate enough on the >= 40-letter chunks we
+                # classify (see the MGSM data test). Models are preloaded: 0.3 s, once.
+                _detector = (
+                    LanguageDetectorBuilder.from_languages(*languages)
+                    .with_low_accuracy_mode()
+                    .with_preloaded_language_models()
+                    .build()
+                )
+    return _detector
+
+
+def warm_up() -> None:
+    """Build the detector now (e.g. at service start) instead of on the first request."""
+    _get_detector()
+
+
+def _lingua_top(text: str) -> tuple[str, float] | None:
+    """lingua's most likely language for ``text`` and its probability (None: no idea)."""
+    values = _get_detector().compute_language_confidence_values(text)
+    if not values or values[0].value <= 0:
+        return None
+    # lingua's ISO 639-1 codes for DETECTOR_LANGUAGES are the registry's canonical codes.
+    return values[0].language.iso_code_639_1.name.lower(), float(values[0].value)
+
+
+_DETECTOR_SET: Final = frozenset(DETECTOR_LANGUAGES)
+_UNDETERMINED: Final = "und"
+
+
+# --------------------------------------------------------------------------------------------
+# Attribution of letter mass to languages
+
+
+@dataclass(frozen=True, slots=True)
+class _Analysis:
+    letters: float
+    by_lang: dict[str, float]  # letter mass per language ("und": lingua had no answer)
+    weighted: dict[str, float]  # letter mass x probability, per language
+    scripts: dict[str, float]  # letter mass per script
+
+
+def _analyse(cleaned: str, config: FidelityConfig, *, drop_short_latin: bool) -> _Analysis:
+    """Attribute every chunk's letter mass to languages: scripts first, lingua for shared ones."""
+    text = _drop_short_latin(cleaned) if drop_short_latin else cleaned
+    by_lang: defaultdict[str, float] = defaultdict(float)
+    weighted: defaultdict[str, float] = defaultdict(float)
+    scripts: defaultdict[str, float] = defaultdict(float)
+    for chunk in _chunks(text, config.chunk_min_letters):
+        mass = _script_mass(chunk)
+        for script, m in mass.items():
+            scripts[script] += m
+        kana = mass.pop("Kana", 0.0)
+        cjk = mass.pop("Hani", 0.0) + kana
+        if cjk:
+            lang = "ja" if kana >= config.kana_min_share * cjk else "zh"
+            by_lang[lang] += cjk
+            weighted[lang] += cjk
+        for script, m in mass.items():
+            if script in _SHARED_SCRIPTS:
+                # Only this script's letters go to lingua, so an English sentence merged into
+                # a Thai chunk is judged as English, not swept along with the Thai.
+                only = "".join(ch if _script_of(ch) in (script, None) else " " for ch in chunk)
+                top = _lingua_top(only)
+                lang, p = top if top is not None else (_UNDETERMINED, 0.0)
+            else:
+                lang, p = _SCRIPT_LANG.get(script, _UNDETERMINED), 1.0
+            by_lang[lang] += m
+            weighted[lang] += m * p
+    return _Analysis(sum(scripts.values()), dict(by_lang), dict(weighted), dict(scripts))
+
+
+def _shares(values: dict[str, float], total: float) -> tuple[tuple[str, float], ...]:
+    """Values as shares of ``total``, largest first (ties by key: deterministic)."""
+    items = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple((k, round(v / total, 4)) for k, v in items if v > 0 and total > 0)
+
+
+def _dominant(analysis: _Analysis) -> tuple[str | None, float]:
+    """The language with the most letter mass and its mass-weighted probability."""
+    ranked = [(k, v) for k, v in _shares(analysis.by_lang, analysis.letters) if k != _UNDETERMINED]
+    if not ranked:
+        return None, 0.0
+    lang = ranked[0][0]
+    return lang, round(min(1.0, analysis.weighted.get(lang, 0.0) / analysis.letters), 4)
+
+
+def detect_language(text: str, *, min_letters: int = DEFAULT_FIDELITY.min_letters) -> Detection:
+    """Dominant language of ``text`` after cleaning (None when it has < ``min_letters`` of mass)."""
+    analysis = _analyse(clean_text(text), DEFAULT_FIDELITY, drop_short_latin=False)
+    total = analysis.letters
+    scripts = _shares(analysis.scripts, total)
+    if total < min_letters:
+        return Detection(None, 0.0, round(total, 2), scripts=scripts)
+    lang, confidence = _dominant(analysis)
+    return Detection(lang, confidence, round(total, 2), _shares(analysis.by_lang, total), scripts)
+
+
+# --------------------------------------------------------------------------------------------
+# Copy check
+
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def _tokens(cleaned: str) -> list[str]:
+    """Words, with each character of an unspaced script as its own token (case-folded)."""
+    out: list[str] = []
+    for word in _WORD.findall(cleaned.casefold()):
+        run: list[str] = []
+        for ch in word:
+            if _script_of(ch) in _UNSPACED:
+                if run:
+                    out.append("".join(run))
+                    run = []
+                out.append(ch)
+            else:
+                run.append(ch)
+        if run:
+            out.append("".join(run))
+    return out
+
+
+def _ngrams(tokens: Sequence[str], n: int) -> Iterable[tuple[str, ...]]:
+    return (tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+@functools.lru_cache(maxsize=256)
+def _reference_grams(reference: str, n: int) -> frozenset[tuple[str, ...]]:
+    """The reference's n-grams, cached: a GRPO group sends the same reference 8-64 times."""
+    return frozenset(_ngrams(_tokens(clean_text(reference)), n))
+
+
+def copy_overlap(response: str, reference: str, *, n: int = DEFAULT_FIDELITY.copy_ngram) -> float:
+    """Share of the response's tokens covered by n-grams that also occur in ``reference``.
+
+    0.0 when the response has fewer than ``n`` tokens (too short to call it a copy).
+    """
+    resp = _tokens(clean_text(response))
+    if len(resp) < n:
+        return 0.0
+    ref_grams = _reference_grams(reference, n)
+    if not ref_grams:
+        return 0.0
+    covered = [False] * len(resp)
+    for i, gram in enumerate(_ngrams(resp, n)):
+        if gram in ref_grams:
+            covered[i : i + n] = [True] * n
+    return round(sum(covered) / len(resp), 4)
+
+
+# --------------------------------------------------------------------------------------------
+# The check
+
+
+def _target_mass(analysis: _Analysis, expected: str, script: str) -> float:
+    """Letter mass attributed to ``expected`` (see the module docstring, step 4)."""
+    if script in ("Jpan", "Hans", "Hant", "Hang"):
+        return analysis.by_lang.get({"Jpan": "ja", "Hang": "ko"}.get(script, "zh"), 0.0)
+    if script not in _SHARED_SCRIPTS:
+        # A script only the target uses among the detector's languages (Bengali, Ethiopic...).
+        return analysis.scripts.get(script, 0.0)
+    if expected in _DETECTOR_SET:
+        return analysis.by_lang.get(expected, 0.0)
+    # A shared-script language lingua does not choose (gl, ht, sr...): its script's letters
+    # count, except what lingua calls English, the drift we must catch.
+    english = analysis.by_lang.get("en", 0.0) if script == "Latn" else 0.0
+    return max(0.0, analysis.scripts.get(script, 0.0) - english)
+
+
+def check_fidelity(
+    response: str,
+    expected_lang: str,
+    *,
+    reference: str | None = None,
+    config: FidelityConfig = DEFAULT_FIDELITY,
+) -> FidelityResult:
+    """Whether ``response`` is in ``expected_lang`` and does not paste ``reference``.
+
+    Raises :class:`service.languages.UnknownLanguageError` for an unknown ``expected_lang``.
+    """
+    expected = normalize_lang(expected_lang)
+    if not config.enabled:
+        return FidelityResult(True, "disabled", expected, None, 0.0, 0.0, 0.0, 0.0)
+    if not response.strip():
+        return FidelityResult(
+            config.undetermined_passes, "empty", expected, None, 0.0, 0.0, 0.0, 0.0
+        )
+    script = to_flores(expected).split("_", 1)[1]
+    analysis = _analyse(clean_text(response), config, drop_short_latin=script != "Latn")
+    total = analysis.letters
+    if total < config.min_letters:
+        return FidelityResult(
+            config.undetermined_passes,
+            "undetermined",
+            expected,
+            None,
+            0.0,
+            0.0,
+            0.0,
+            round(total, 2),
+        )
+    detected, confidence = _dominant(analysis)
+    target_share = min(1.0, _target_mass(analysis, expected, script) / total)
+    overlap = 0.0
+    if reference is not None:
+        overlap = copy_overlap(response, reference, n=config.copy_ngram)
+    same_language = expected == normalize_lang(config.reference_lang)
+    limit = config.max_copy_overlap_same_language if same_language else config.max_copy_overlap
+    reason: FidelityReason
+    if overlap > limit:
+        reason = "copied_reference"
+    elif target_share < config.min_target_share:
+        reason = "wrong_language"
+    else:
+        reason = "ok"
+    return FidelityResult(
+        passed=reason == "ok",
+        reason=reason,
+        expected_lang=expected,
+        detected_lang=detected,
+        confidence=confidence,
+        target_share=round(target_share, 4),
+        copy_overlap=overlap,
+        letters=round(total, 2),
+    )
