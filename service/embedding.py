@@ -63,7 +63,12 @@ class SentenceTransformerEncoder:
         prompts = getattr(self._model, "prompts", None) or {}
         self.prompt = prompts.get("query", "")
         self.prompt_name = "query" if "query" in prompts else None
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        # sentence-transformers 6 renamed the method; keep older versions working too.
+        get_dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self.dimension = int(get_dimension() or 0)
         self.max_batch_size = 64
         # The tokenizer is not safe to share between threads; count tokens under a lock.
         self._tokenizer_lock = threading.Lock()

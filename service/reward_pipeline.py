@@ -65,7 +65,7 @@ async def score_items(
         from service.fidelity import check_fidelity
 
         def run() -> list[tuple[str, str | None, bool]]:
-            out = []
+            out: list[tuple[str, str | None, bool]] = []
             for item in items:
                 verdict = check_fidelity(item.response, item.lang, reference=item.reference)
                 out.append((verdict.reason, verdict.detected_lang, verdict.passed))

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 from service.client import AsyncPivotRewardClient
@@ -60,7 +60,7 @@ __all__ = ["RewardFunc", "build_items", "make_reward_func"]
 
 log = logging.getLogger(__name__)
 
-RewardFunc = Callable[..., Awaitable[list[float | None]]]
+RewardFunc = Callable[..., Coroutine[Any, Any, list[float | None]]]
 
 
 def _optional_text(value: Any) -> str | None:

@@ -35,7 +35,7 @@ from tests.conftest import HashFactory, fast_settings
 from tests.support.server import free_port, running_server
 
 REFERENCE = "Janet sells 9 eggs at $2 each, so she makes $18."
-FAST = {"backoff_base": 0.01, "backoff_max": 0.05}  # fast retries for tests
+FAST: dict[str, Any] = {"backoff_base": 0.01, "backoff_max": 0.05}  # fast retries for tests
 
 
 # ------------------------------------------------------------------------------------------
@@ -505,9 +505,11 @@ def test_connection_refused_fails_over_to_the_second_url(server: str) -> None:
 
 def test_all_urls_dead_raises_connection_error() -> None:
     dead = [f"http://127.0.0.1:{free_port()}" for _ in range(2)]
-    with PivotRewardClient(dead, max_retries=3, **FAST) as client:
-        with pytest.raises(PivotRewardError) as caught:
-            client.models()
+    with (
+        PivotRewardClient(dead, max_retries=3, **FAST) as client,
+        pytest.raises(PivotRewardError) as caught,
+    ):
+        client.models()
     assert caught.value.type == "connection_error"
     assert caught.value.status is None
     assert caught.value.attempts == 4
@@ -678,9 +680,11 @@ async def test_async_backoff_with_mock_transport(monkeypatch: pytest.MonkeyPatch
 
 def test_invalid_success_body_raises() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(200, text="not json"))
-    with PivotRewardClient("http://rm", transport=transport) as client:
-        with pytest.raises(PivotRewardError) as caught:
-            client.models()
+    with (
+        PivotRewardClient("http://rm", transport=transport) as client,
+        pytest.raises(PivotRewardError) as caught,
+    ):
+        client.models()
     assert caught.value.type == "invalid_response"
 
 
@@ -700,4 +704,4 @@ def test_bad_arguments() -> None:
         with pytest.raises(ValueError):
             client.similarity([("a", "b")], reference="r", candidates=["c"])
         with pytest.raises(TypeError):
-            client.similarity(["ab"])  # type: ignore[list-item]
+            client.similarity(["ab"])
