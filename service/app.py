@@ -71,7 +71,11 @@ def load_encoder(
             else Path(model_dir).name
         )
         encoder = SentenceTransformerEncoder(
-            Path(model_dir), name, device=settings.device, threads=settings.torch_threads
+            Path(model_dir),
+            name,
+            device=settings.device,
+            threads=settings.torch_threads,
+            precision=settings.embedding_precision,
         )
         calibration = load_calibration(Path(model_dir)) or builtin_calibration(name) or UNCALIBRATED
         if calibration is UNCALIBRATED:
@@ -192,12 +196,15 @@ def _error_response(
     fields: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    request_id = request_id_var.get() or (
+        getattr(request.state, "request_id", None) if request else None
+    )
     body = {
         "error": {
             "type": error_type,
             "message": message,
             "fields": fields or [],
-            "request_id": request_id_var.get(),
+            "request_id": request_id,
         }
     }
     return JSONResponse(body, status_code=status, headers=headers)

@@ -232,14 +232,15 @@ class _Core:
         max_items = limits.max_items or n
         if limits.max_body_bytes is None:
             return [(i, min(i + max_items, n)) for i in range(0, n, max_items)]
-        rest = {k: v for k, v in body.items() if k != split.key and k not in split.parallel}
+        parallel = [k for k in split.parallel if isinstance(body.get(k), list)]
+        rest = {k: v for k, v in body.items() if k != split.key and k not in parallel}
         # 10% slack for the JSON punctuation we do not count exactly, and the other keys.
         budget = int(limits.max_body_bytes * 0.9) - len(_dumps(rest)) - 64
         bounds: list[tuple[int, int]] = []
         start, size = 0, 0
         for i in range(n):
             item_size = len(_dumps(items[i])) + 1
-            for key in split.parallel:
+            for key in parallel:
                 item_size += len(_dumps(body[key][i])) + 1
             if i > start and (i - start >= max_items or size + item_size > budget):
                 bounds.append((start, i))

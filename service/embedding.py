@@ -42,7 +42,13 @@ class SentenceTransformerEncoder:
     """
 
     def __init__(
-        self, model_dir: Path, name: str, *, device: str = "auto", threads: int = 0
+        self,
+        model_dir: Path,
+        name: str,
+        *,
+        device: str = "auto",
+        threads: int = 0,
+        precision: str = "auto",
     ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -59,6 +65,18 @@ class SentenceTransformerEncoder:
             str(model_dir), device=self.device, local_files_only=True, **kwargs
         )
         self._model.eval()
+        self.precision = "fp16" if self.device == "cuda" else "fp32"
+        self._autocast_bf16 = False
+        if precision in ("bf16", "int8") and self.device != "cpu":
+            logger.warning("precision %s is for CPU; using fp16 on %s", precision, self.device)
+        elif precision == "bf16":
+            self._autocast_bf16, self.precision = True, "bf16"
+        elif precision == "int8":
+            # Linear layers hold ~all FLOPs; dynamic int8 uses VNNI where the CPU has it.
+            torch.ao.quantization.quantize_dynamic(
+                self._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+            )
+            self.precision = "int8"
         self.max_seq_length = int(self._model.max_seq_length or 512)
         prompts = getattr(self._model, "prompts", None) or {}
         self.prompt = prompts.get("query", "")
@@ -89,7 +107,8 @@ class SentenceTransformerEncoder:
     def predict_batch(self, items: list[str]) -> list[np.ndarray]:
         import torch
 
-        with torch.inference_mode():
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._autocast_bf16)
+        with torch.inference_mode(), autocast:
             vectors = self._model.encode(
                 items,
                 prompt_name=self.prompt_name,

@@ -405,30 +405,46 @@ def warm_up() -> None:
     _get_detector()
 
 
-def _lingua_vote(text: str, expected: str | None, doubt: float) -> tuple[str, float]:
-    """The language lingua picks for ``text`` and its probability (``und`` when it has no idea).
-
-    With ``expected``: the expected language wins when its probability is at least ``doubt``
-    times the winner's. lingua's probabilities are sharp on long chunks, so this only gives
-    the benefit of the doubt to short, genuinely ambiguous ones ("La réponse est 18." reads
-    as pt 0.39 / es 0.32 / fr 0.19 in low-accuracy mode).
-    """
-    values = _get_detector().compute_language_confidence_values(text)
-    if not values or values[0].value <= 0:
-        return _UNDETERMINED, 0.0
+def _probabilities(text: str) -> list[tuple[str, float]]:
+    """lingua's probability per language for ``text``, most likely first."""
     # lingua's ISO 639-1 codes for DETECTOR_LANGUAGES are the registry's canonical codes.
-    top, p_top = values[0].language.iso_code_639_1.name.lower(), float(values[0].value)
+    return [
+        (v.language.iso_code_639_1.name.lower(), float(v.value))
+        for v in _get_detector().compute_language_confidence_values(text)
+    ]
+
+
+def _vote(
+    probs: Sequence[tuple[str, float]],
+    plausible: frozenset[str] | None,
+    expected: str | None,
+    doubt: float,
+) -> tuple[str, float]:
+    """The language of one chunk and its probability (``und`` when lingua has no idea).
+
+    The chunk's language is chosen among the ``plausible`` ones when any of them has a non-zero
+    probability (see _analyse), otherwise it is lingua's top pick. Then the expected language
+    wins if its probability is at least ``doubt`` times the winner's: lingua is sharp on long
+    chunks, so this only gives short, genuinely ambiguous ones the benefit of the doubt ("La
+    réponse est 18." reads pt 0.39 / es 0.32 / fr 0.19 in low-accuracy mode).
+    """
+    ranked = [(lang, p) for lang, p in probs if plausible is None or lang in plausible]
+    if not ranked or ranked[0][1] <= 0:
+        ranked = list(probs)
+    if not ranked or ranked[0][1] <= 0:
+        return _UNDETERMINED, 0.0
+    top, p_top = ranked[0]
+    total = sum(p for _, p in ranked)
     if doubt > 0 and expected is not None and expected != top:
-        for v in values[1:]:
-            if v.language.iso_code_639_1.name.lower() == expected:
-                if v.value >= doubt * p_top:
-                    return expected, float(v.value)
-                break
-    return top, p_top
+        p_expected = next((p for lang, p in ranked if lang == expected), 0.0)
+        if p_expected >= doubt * p_top:
+            return expected, p_expected / total
+    return top, p_top / total
 
 
 _DETECTOR_SET: Final = frozenset(DETECTOR_LANGUAGES)
 _UNDETERMINED: Final = "und"
+_PLAUSIBLE_MIN: Final = 0.01  # whole-text probability that makes a language plausible
 
 
 # --------------------------------------------------------------------------------------------
@@ -443,15 +459,29 @@ class _Analysis:
     scripts: dict[str, float]  # letter mass per script
 
 
+def _script_only(text: str, script: str) -> str:
+    """``text`` with the letters of every other script blanked out."""
+    return "".join(ch if _script_of(ch) in (script, None) else " " for ch in text)
+
+
 def _analyse(
     cleaned: str, config: FidelityConfig, *, drop_latin_names: bool, expected: str | None
 ) -> _Analysis:
-    """Attribute every chunk's letter mass to languages: scripts first, lingua for shared ones."""
+    """Attribute every chunk's letter mass to languages: scripts first, lingua for shared ones.
+
+    lingua's low-accuracy mode misreads some sentences as a neighbour (a Swahili sentence as
+    Tagalog with p = 0.995) although it reads the whole text right. So a chunk's language is
+    chosen among the *plausible* ones: those lingua sees in the whole text (p >= 0.01), the
+    expected language and the reference language (English, the usual drift). A chunk whose
+    plausible languages all have probability 0 keeps lingua's own pick.
+    """
     text = _drop_latin_names(cleaned) if drop_latin_names else cleaned
     by_lang: defaultdict[str, float] = defaultdict(float)
     weighted: defaultdict[str, float] = defaultdict(float)
     scripts: defaultdict[str, float] = defaultdict(float)
-    for chunk in _chunks(text, config.chunk_min_letters):
+    chunks = _chunks(text, config.chunk_min_letters)
+    plausible: dict[str, frozenset[str] | None] = {}
+    for chunk in chunks:
         mass = _script_mass(chunk)
         for script, m in mass.items():
             scripts[script] += m
@@ -463,10 +493,19 @@ def _analyse(
             weighted[lang] += cjk
         for script, m in mass.items():
             if script in _SHARED_SCRIPTS:
+                if script not in plausible:
+                    plausible[script] = None
+                    if len(chunks) > 1:
+                        seen = _probabilities(_script_only(text, script))
+                        extra = {expected, normalize_lang(config.reference_lang)}
+                        plausible[script] = frozenset(
+                            {lang for lang, p in seen if p >= _PLAUSIBLE_MIN}
+                            | {x for x in extra if x is not None}
+                        )
                 # Only this script's letters go to lingua, so an English sentence merged into
                 # a Thai chunk is judged as English, not swept along with the Thai.
-                only = "".join(ch if _script_of(ch) in (script, None) else " " for ch in chunk)
-                lang, p = _lingua_vote(only, expected, config.benefit_of_doubt)
+                probs = _probabilities(_script_only(chunk, script))
+                lang, p = _vote(probs, plausible[script], expected, config.benefit_of_doubt)
             else:
                 lang, p = _SCRIPT_LANG.get(script, _UNDETERMINED), 1.0
             by_lang[lang] += m

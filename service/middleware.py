@@ -62,6 +62,8 @@ class RequestContextMiddleware:
             else uuid.uuid4().hex
         )
         token = request_id_var.set(request_id)
+        # Also in the scope: the catch-all 500 handler runs outside this middleware's context.
+        scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status_holder = {"status": 500, "started": False, "complete": False}
 

@@ -500,7 +500,9 @@ REWARDS_EXAMPLES: list[Any] = [
 
 
 class RewardItem(StrictModel):
-    response: Text = Field(description="The policy's response (without the prompt).")
+    response: Annotated[str, StringConstraints(max_length=HARD_MAX_TEXT_CHARS)] = Field(
+        description="The policy's response (without the prompt); may be empty (scored as a format error)."
+    )
     lang: LangCode = Field(
         description="Target language the response must be in (ISO 639-1 or FLORES-200)."
     )

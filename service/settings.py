@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="auto = CUDA (fp16) when a GPU is visible, else CPU (fp32)."
     )
+    embedding_precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
+        "auto",
+        description="Encoder arithmetic: auto = fp16 on CUDA, fp32 on CPU; bf16 = CPU autocast "
+        "(AVX512-BF16/AMX); int8 = torch dynamic quantisation of linear layers (CPU). See README "
+        "for the measured score drift of each.",
+    )
     torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = all cores.")
     calibration_low: float | None = Field(
         None, description="Override: cosine that maps to score 0 (default: the model's own)."

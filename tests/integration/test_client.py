@@ -705,3 +705,47 @@ def test_bad_arguments() -> None:
             client.similarity([("a", "b")], reference="r", candidates=["c"])
         with pytest.raises(TypeError):
             client.similarity(["ab"])
+
+
+def _fake_translator(seen: list[dict[str, Any]]) -> httpx.MockTransport:
+    """/v1/models with small limits, and a /v1/translate that upper-cases each text."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/models":
+            return httpx.Response(
+                200,
+                json={"models": [], "limits": {"max_items_per_request": 3, "max_body_bytes": 1024}},
+            )
+        body = json.loads(request.content)
+        seen.append(body)
+        langs = body.get("source_langs") or [body.get("source_lang")] * len(body["texts"])
+        return httpx.Response(
+            200,
+            json={
+                "model": "fake",
+                "target_lang": "eng_Latn",
+                "translations": [
+                    {"text": t.upper(), "source_lang": lang}
+                    for t, lang in zip(body["texts"], langs)
+                ],
+            },
+        )
+
+    return httpx.MockTransport(handler)
+
+
+def test_translate_splits_texts_with_their_languages() -> None:
+    seen: list[dict[str, Any]] = []
+    texts = [f"text {i}" for i in range(7)]
+    langs = ["de", "fr", "bn", "zh", "ja", "ru", "sw"]
+    with PivotRewardClient("http://rm", transport=_fake_translator(seen)) as client:
+        out = client.translate(texts, source_langs=langs)
+        assert [len(b["texts"]) for b in seen] == [3, 3, 1]
+        assert [b["source_langs"] for b in seen] == [langs[:3], langs[3:6], langs[6:]]
+        assert [t["text"] for t in out["translations"]] == [t.upper() for t in texts]
+        assert [t["source_lang"] for t in out["translations"]] == langs
+        seen.clear()
+        out = client.translate(["x" * 300] * 5, source_lang="de")  # bytes, not count, decide
+        assert [len(b["texts"]) for b in seen] == [2, 2, 1]
+        assert all(b["source_lang"] == "de" and "source_langs" not in b for b in seen)
+        assert len(out["translations"]) == 5

@@ -1,0 +1,1 @@
+"""Benchmark harness of pivot-reward: `python -m bench.run` (see bench/README.md)."""
