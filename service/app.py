@@ -101,28 +101,45 @@ def _batching(settings: Settings) -> BatchingConfig:
     )
 
 
+async def load_models(state: ServiceState, encoder_factory: EncoderFactory = load_encoder) -> None:
+    """Load and warm every configured model into `state` (raises on failure)."""
+    settings = state.settings
+    loop = asyncio.get_running_loop()
+    encoder, calibration, path = await loop.run_in_executor(None, encoder_factory, settings)
+    service = EmbeddingService(
+        encoder,
+        calibration,
+        _batching(settings),
+        cache_bytes=int(settings.embedding_cache_mb * 1024 * 1024),
+        observer=state.metrics,
+        cache_observer=state.metrics,
+    )
+    await service.start()
+    state.embedding, state.embedding_path = service, path
+    if settings.translation_model is not None:
+        state.translation = await _load_translation(state)
+    if settings.rank_model is not None:
+        state.rank_model = await _load_rank_model(state)
+    if state.status == "loading":
+        state.status, state.detail = "ready", None
+    logger.info("models ready", extra={"model": encoder.name, "device": encoder.device})
+
+
+async def close_models(state: ServiceState) -> None:
+    """Finish queued work and release model threads."""
+    if state.embedding is not None:
+        await state.embedding.close()
+    if state.translation is not None:
+        await state.translation.close()
+    if state.rank_model is not None:
+        await state.rank_model.close()
+    state.cpu_executor.shutdown(wait=True)
+
+
 async def _load_models(state: ServiceState, encoder_factory: EncoderFactory) -> None:
     settings = state.settings
     try:
-        loop = asyncio.get_running_loop()
-        encoder, calibration, path = await loop.run_in_executor(None, encoder_factory, settings)
-        service = EmbeddingService(
-            encoder,
-            calibration,
-            _batching(settings),
-            cache_bytes=int(settings.embedding_cache_mb * 1024 * 1024),
-            observer=state.metrics,
-            cache_observer=state.metrics,
-        )
-        await service.start()
-        state.embedding, state.embedding_path = service, path
-        if settings.translation_model is not None:
-            state.translation = await _load_translation(state)
-        if settings.rank_model is not None:
-            state.rank_model = await _load_rank_model(state)
-        if state.status == "loading":
-            state.status, state.detail = "ready", None
-        logger.info("models ready", extra={"model": encoder.name, "device": encoder.device})
+        await load_models(state, encoder_factory)
     except Exception as exc:
         state.status, state.detail = "failed", f"could not load a model: {exc}"
         logger.exception("model loading failed", extra={"model": settings.embedding_model})
@@ -331,13 +348,7 @@ def create_app(
         finally:
             state.status, state.detail = "draining", "shutting down"
             loader.cancel()
-            if state.embedding is not None:
-                await state.embedding.close()
-            if state.translation is not None:
-                await state.translation.close()
-            if state.rank_model is not None:
-                await state.rank_model.close()
-            state.cpu_executor.shutdown(wait=True)
+            await close_models(state)
 
     app = FastAPI(
         title="pivot-reward",

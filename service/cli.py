@@ -8,6 +8,7 @@ import json
 import logging
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -112,6 +113,31 @@ def cmd_prepare_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score a JSONL file of rollouts offline (same pipeline as /v1/rewards)."""
+    from service.offline import ScoreInputError, run_score
+
+    settings = _settings_or_exit()
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        count = run_score(
+            settings,
+            args.input,
+            args.output,
+            preset_name=args.preset or settings.reward_preset,
+            progress=not args.quiet,
+        )
+    except ScoreInputError as exc:
+        print(f"pivot-reward score: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"pivot-reward score: {exc}", file=sys.stderr)
+        return 2
+    if args.output is not None:
+        print(f"scored {count} rollouts -> {args.output}", file=sys.stderr)
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     """Print version, settings and model availability as JSON."""
     settings = _settings_or_exit()
@@ -152,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = sub.add_parser("prepare-models", help="convert and validate the configured models")
     prepare.add_argument("--quiet", action="store_true", help="no progress bar")
     prepare.set_defaults(func=cmd_prepare_models)
+    score = sub.add_parser(
+        "score",
+        help="score a JSONL file of rollouts offline (fields as /v1/rewards items: response, lang, reference, ...)",
+    )
+    score.add_argument("input", type=Path, help="JSONL file, one rollout per line")
+    score.add_argument("-o", "--output", type=Path, help="output JSONL (default: stdout)")
+    score.add_argument(
+        "--preset",
+        choices=["pb-rlsvr-embedding", "pb-rlsvr-translation", "pasmr", "hybrid"],
+        help="recipe",
+    )
+    score.add_argument("--quiet", action="store_true", help="no progress bar")
+    score.set_defaults(func=cmd_score)
     info = sub.add_parser("info", help="print version, settings and model status")
     info.set_defaults(func=cmd_info)
     return parser
