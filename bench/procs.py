@@ -43,7 +43,7 @@ def rss_mib(pid: int) -> float | None:
         import psutil  # type: ignore[import-untyped]
 
         return float(psutil.Process(pid).memory_info().rss) / 2**20
-    except Exception:  # noqa: BLE001 - psutil missing or process gone: fall back
+    except Exception:
         kib = _status_kib(pid, "VmRSS")
         return kib / 1024 if kib is not None else None
 
@@ -85,7 +85,7 @@ class Server:
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         env = {**os.environ, **self.env}
         self.started_s = time.perf_counter()
-        self.process = subprocess.Popen(  # noqa: S603 - our own argv
+        self.process = subprocess.Popen(
             list(self.argv),
             env=env,
             cwd=str(REPO_ROOT),
@@ -190,8 +190,17 @@ def naive_server(model_dir: Path, log_dir: Path, label: str) -> Server:
     port = free_port()
     return Server(
         name=f"naive[{label}]",
-        argv=[sys.executable, "-m", "bench.naive_server", "--model", str(model_dir),
-              "--host", HOST, "--port", str(port)],
+        argv=[
+            sys.executable,
+            "-m",
+            "bench.naive_server",
+            "--model",
+            str(model_dir),
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+        ],
         env={},
         port=port,
         ready_path="/healthz",

@@ -97,7 +97,9 @@ class Workload:
 
 def _read_tsv(path: Path) -> list[tuple[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
-        return [(row[0], row[1]) for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)]
+        return [
+            (row[0], row[1]) for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        ]
 
 
 def load_problems(mgsm_dir: Path = DEFAULT_MGSM) -> list[Problem]:
@@ -201,9 +203,16 @@ def build_workload(
         built.append(Prompt(reference, rollouts, langs, variants))
     workload = Workload(f"mgsm-P{prompts}xG{group_size}", built, group_size)
     duplicates = len(workload.all_texts()) - len(workload.unique_texts())
-    workload.meta = {"prompts": prompts, "group_size": group_size, "pairs": workload.pairs,
-                     "texts_per_pair_naive": 2, "unique_texts": len(workload.unique_texts()),
-                     "duplicate_texts": duplicates, "mgsm_start": start, "salt": salt}
+    workload.meta = {
+        "prompts": prompts,
+        "group_size": group_size,
+        "pairs": workload.pairs,
+        "texts_per_pair_naive": 2,
+        "unique_texts": len(workload.unique_texts()),
+        "duplicate_texts": duplicates,
+        "mgsm_start": start,
+        "salt": salt,
+    }
     return workload
 
 

@@ -146,7 +146,7 @@ def test_mostly_english_with_a_german_last_line_fails() -> None:
 
 
 def test_german_answer_with_a_short_english_aside_passes() -> None:
-    response = DE_ANSWER + "\nSo the answer is 18 dollars."
+    response = DE_ANSWER + "\nSo in the end she earns eighteen dollars every single day."
     result = check_fidelity(response, "de")
     assert result.passed, result
     assert 0.6 <= result.target_share < 1.0
