@@ -223,3 +223,60 @@ def metrics_snapshot(url: str) -> dict[str, float]:
 
 def metric_sum(snapshot: Mapping[str, float], prefix: str) -> float:
     return sum(v for k, v in snapshot.items() if k.startswith(prefix))
+
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _system_jiffies() -> tuple[int, int]:
+    """(busy, steal) jiffies of all CPUs from /proc/stat (busy excludes idle, iowait and steal)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = [int(x) for x in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, steal
+
+
+def _process_jiffies(pid: int | str) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rpartition(")")[2].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class CpuMeter:
+    """CPU used during a measurement by us (harness + server) and by everything else.
+
+    `foreign_cpu_fraction` is the share of the machine's CPU time that other processes (other
+    workers' tests, say) took while we measured: the noise indicator of a shared machine.
+    """
+
+    def __init__(self, pids: Sequence[int] = ()) -> None:
+        self.pids = list(pids)
+
+    def __enter__(self) -> CpuMeter:
+        self._t0 = time.perf_counter()
+        self._busy0, self._steal0 = _system_jiffies()
+        self._ours0 = {p: _process_jiffies(p) for p in [*self.pids, "self"]}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._t0
+        busy, steal = _system_jiffies()
+        ours = sum(_process_jiffies(p) - j0 for p, j0 in self._ours0.items())
+        cpus = os.cpu_count() or 1
+        self.ours_cpu_s = ours / _CLK_TCK
+        self.foreign_cpu_s = max(0.0, (busy - self._busy0 - ours) / _CLK_TCK)
+        self.steal_cpu_s = (steal - self._steal0) / _CLK_TCK
+        self.capacity_s = self.seconds * cpus
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "ours_cpu_fraction": round(self.ours_cpu_s / self.capacity_s, 3),
+            "foreign_cpu_fraction": round(self.foreign_cpu_s / self.capacity_s, 3),
+            "steal_fraction": round(self.steal_cpu_s / self.capacity_s, 3),
+        }

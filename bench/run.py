@@ -39,6 +39,7 @@ import numpy as np
 from bench import infinity as inf
 from bench.load import LoadResult, Request, json_request, load, run_load
 from bench.procs import (
+    CpuMeter,
     Server,
     metric_sum,
     metrics_snapshot,
@@ -354,9 +355,15 @@ class Bench:
                 before = metrics_snapshot(server.url) if name.startswith("service") else {}
                 rss_before = server.rss()
                 log(f"{name}: {len(requests)} requests, concurrency {concurrency}")
-                result = load(
-                    server.url, requests, concurrency, keep=keep, deadline_s=self.args.mode_timeout
-                )
+                with CpuMeter([server.pid]) as meter:
+                    result = load(
+                        server.url,
+                        requests,
+                        concurrency,
+                        keep=keep,
+                        deadline_s=self.args.mode_timeout,
+                    )
+                entry["cpu"] = meter.summary()
                 after = metrics_snapshot(server.url) if name.startswith("service") else {}
                 entry.update(result.summary())
                 entry["pairs_per_s"] = entry.pop("items_per_s")

@@ -116,6 +116,9 @@ async def load_models(state: ServiceState, encoder_factory: EncoderFactory = loa
     )
     await service.start()
     state.embedding, state.embedding_path = service, path
+    from service.fidelity import warm_up
+
+    await loop.run_in_executor(state.cpu_executor, warm_up)  # lingua's models, ~0.2 s, once
     if settings.translation_model is not None:
         state.translation = await _load_translation(state)
     if settings.rank_model is not None:

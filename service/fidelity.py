@@ -28,7 +28,7 @@ How a response is judged (all thresholds live in :class:`FidelityConfig`):
    least ``kana_min_share`` of its CJK mass) is Japanese, one without is Chinese, so Japanese is
    never rejected as Chinese for its kanji and kana-heavy text never passes as Chinese. Latin,
    Cyrillic, Arabic and Devanagari are shared by many languages, so lingua classifies those
-   chunks (restricted to :data:`DETECTOR_LANGUAGES`: the 11 MGSM languages plus confusables).
+   chunks (over :data:`DETECTOR_LANGUAGES`: the MGSM languages plus confusables).
    lingua's low-accuracy mode misreads some sentences as a neighbour (a Swahili sentence as
    Tagalog, p = 0.995) though it reads the whole text right, so a chunk's language is chosen
    among the *plausible* ones: those lingua sees in the whole text (p >= 0.01), the expected
@@ -57,14 +57,16 @@ Known gaps. (a) Code-switching into a third language that is neither the target 
 is only measured when lingua sees that language in the whole text; lingua's whole-text
 probabilities are sharp, so a minority third language (e.g. 45 % French in a German answer) is
 counted as target; English and other-script mixing are always measured. (b) Target languages
-the detector does not know (Galician, Haitian Creole, Serbian...) are checked for their script,
+outside :data:`DETECTOR_LANGUAGES` (Galician, Finnish, Serbian...) are checked for their script,
 and what lingua calls English is foreign for them, but other same-script languages pass. (c) A
 script shared only with languages outside the detector (Assamese for Bengali) is not told
 apart. (d) PASMR rollouts that start with the English question between delimiters must have that
 part removed before the check.
 
-Cost (low-accuracy mode, preloaded, 40 languages): ~40 MB RSS, 0.3 s to build on first use;
-~1-3 ms per rollout. High-accuracy mode would need ~700 MB for the same languages.
+Cost (lingua low-accuracy mode, 40 languages preloaded): ~50 MB RSS with lingua's import and
+~0.15 s to build on first use (call :func:`warm_up` at startup); ~0.25 ms per short answer and
+~2-2.6 ms per 1,600-character LaTeX rollout, single-threaded (lingua holds the GIL, threads do
+not add throughput). High-accuracy mode needs ~700 MB for the same languages.
 """
 
 from __future__ import annotations
@@ -101,12 +103,13 @@ FidelityReason = Literal[
     "ok", "wrong_language", "copied_reference", "undetermined", "empty", "disabled"
 ]
 
-# Languages lingua chooses between (ISO 639-1). The 11 MGSM languages plus the languages a
-# response in one of them is most often confused with, or drifts into: Romance neighbours of
-# es/fr, Germanic neighbours of de/en, Bantu and Austronesian neighbours of sw, Slavic neighbours
-# of ru, the big Indic/Arabic-script languages, and other languages common in LLM output. More
-# candidates means fewer wrong languages accepted but more true text misread; the MGSM data test
-# pins the trade-off (>= 97 % pass per language, <= 3 % cross-language acceptance).
+# Languages lingua chooses between (ISO 639-1): the 11 MGSM languages plus those a response in
+# one of them is most often confused with or drifts into: Romance neighbours of es/fr, Germanic
+# neighbours of de/en, Bantu and Austronesian neighbours of sw, Slavic neighbours of ru, the big
+# Indic/Arabic-script languages and other languages common in LLM output. Not all 75 lingua
+# languages: that costs ~40 MB and ~40 % more time, and its extra candidates add misreads (a
+# Ukrainian sentence read as Kazakh with p = 1.0). Targets outside the set get the script and
+# not-English checks (module docstring, gap b).
 # fmt: off
 DETECTOR_LANGUAGES: Final[tuple[str, ...]] = (
     "bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh",  # MGSM
@@ -140,7 +143,7 @@ class FidelityConfig:
     """Sentences are merged into chunks of at least this mass before classification."""
     benefit_of_doubt: float = 0.5
     """A chunk lingua gives to another language still counts as the target's when the target's
-    probability is at least this fraction of the winner's (0 disables; see _lingua_vote)."""
+    probability is at least this fraction of the winner's (0 disables; see _vote)."""
     short_text_confidence: float = 0.5
     """A response shorter than ``chunk_min_letters`` whose language lingua gives less than this
     probability is ``undetermined`` rather than ``wrong_language``."""
@@ -198,7 +201,8 @@ class FidelityResult:
     target_share: float
     """Share of the response's letter mass in the expected language (0 when undetermined)."""
     copy_overlap: float
-    """Share of the response's tokens inside n-grams shared with the reference (0 without one)."""
+    """Share of the response's letter mass inside n-grams shared with the reference (0 without
+    one)."""
     letters: float
 
 
@@ -320,6 +324,7 @@ _NAME_PREFIX: Final = {
     "KHMER": "Khmr",
     "TIFINAGH": "Tfng",
     "CJK": "Hani",
+    "IDEOGRAPHIC": "Hani",  # 々 (iteration mark), 〇
     "HIRAGANA": "Kana",
     "KATAKANA": "Kana",
     "KATAKANA-HIRAGANA": "Kana",
@@ -327,13 +332,6 @@ _NAME_PREFIX: Final = {
 }
 # Scripts written without spaces between words: each character is a copy-check token.
 _UNSPACED: Final = frozenset({"Hani", "Kana", "Thai", "Laoo", "Khmr", "Mymr", "Tibt"})
-# FLORES script subtag -> the scripts whose letters count for the target language.
-_FLORES_SCRIPTS: Final = {
-    "Jpan": frozenset({"Hani", "Kana"}),
-    "Hans": frozenset({"Hani"}),
-    "Hant": frozenset({"Hani"}),
-    "Hang": frozenset({"Hang", "Hani"}),
-}
 # Scripts that several DETECTOR_LANGUAGES share: lingua decides between them.
 _SHARED_SCRIPTS: Final = frozenset({"Latn", "Cyrl", "Arab", "Deva"})
 # The language a chunk of a single-language script is attributed to by detect_language().
@@ -452,9 +450,10 @@ def _get_detector() -> LanguageDetector:
                     Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
                     for code in DETECTOR_LANGUAGES
                 ]
-                # Low-accuracy mode (trigram models only): ~40 MB instead of ~550 MB for these
-                # languages and 3-4x faster, and accurate enough on the >= 40-letter chunks we
-                # classify (see the MGSM data test). Models are preloaded: 0.3 s, once.
+                # Low-accuracy mode (trigram models only): ~40 MB RSS instead of ~700 MB, ~4x
+                # faster, and accurate enough on the >= 40-letter chunks we classify (100 % on
+                # MGSM, see tests/data). Preloading all its models takes ~0.15 s once, so no
+                # request pays per-language loads.
                 _detector = (
                     LanguageDetectorBuilder.from_languages(*languages)
                     .with_low_accuracy_mode()

