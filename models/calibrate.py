@@ -30,10 +30,16 @@ def _questions(mgsm_dir: Path, lang: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("model", nargs="?", default="multilingual-e5-small")
-    parser.add_argument("--mgsm", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/mgsm")
-    parser.add_argument("--write", action="store_true", help="write pivot_calibration.json into the model folder")
+    parser.add_argument(
+        "--mgsm", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/mgsm"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="write pivot_calibration.json into the model folder"
+    )
     args = parser.parse_args(argv)
 
     from models.registry import ensure_model
@@ -60,8 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         "model": args.model,
         "low": calibration.low,
         "high": calibration.high,
-        "parallel_cosine": {"mean": float(np.mean(parallel)), "p5": float(np.percentile(parallel, 5))},
-        "non_parallel_cosine": {"mean": float(np.mean(non_parallel)), "p95": float(np.percentile(non_parallel, 95))},
+        "parallel_cosine": {
+            "mean": float(np.mean(parallel)),
+            "p5": float(np.percentile(parallel, 5)),
+        },
+        "non_parallel_cosine": {
+            "mean": float(np.mean(non_parallel)),
+            "p95": float(np.percentile(non_parallel, 95)),
+        },
         "pairs": {"parallel": len(parallel), "non_parallel": len(non_parallel)},
     }
     print(json.dumps(report, indent=2))
