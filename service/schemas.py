@@ -14,7 +14,7 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=HARD_MAX_TEXT_C
 class StrictModel(BaseModel):
     """Unknown fields are errors: a typo in a field name must not be silently ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # --- errors ---
@@ -68,7 +68,9 @@ SIMILARITY_EXAMPLES: list[Any] = [
 class SimilarityRequest(StrictModel):
     """Either `pairs`, or one `reference` with many `candidates` (GRPO: G rollouts, one reference)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": SIMILARITY_EXAMPLES})
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": SIMILARITY_EXAMPLES}
+    )
 
     pairs: list[Pair] | None = Field(None, min_length=1, max_length=HARD_MAX_ITEMS)
     reference: Text | None = Field(None, description="Grouped form: the one reference.")
@@ -215,7 +217,9 @@ class TranslationOptions(StrictModel):
 class TranslateRequest(TranslationOptions):
     """Texts with one `source_lang` for all, or `source_langs` per text. ISO 639-1 or FLORES-200 codes."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": TRANSLATE_EXAMPLES})
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": TRANSLATE_EXAMPLES}
+    )
 
     texts: list[Text] = Field(min_length=1, max_length=HARD_MAX_ITEMS)
     source_lang: LangCode | None = Field(
@@ -413,7 +417,9 @@ class RewardValues(StrictModel):
 
 
 class ConsistencyRequest(StrictModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": CONSISTENCY_EXAMPLES})
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": CONSISTENCY_EXAMPLES}
+    )
 
     items: list[ConsistencyItem] = Field(min_length=1, max_length=HARD_MAX_ITEMS)
     rewards: RewardValues = Field(default_factory=RewardValues)
@@ -447,7 +453,9 @@ PIVOT_EXAMPLES: list[Any] = [
 
 
 class PivotExtractRequest(StrictModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": PIVOT_EXAMPLES})
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": PIVOT_EXAMPLES}
+    )
 
     rollouts: list[Text] = Field(min_length=1, max_length=HARD_MAX_ITEMS)
     start: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
@@ -538,7 +546,9 @@ class RewardSpecModel(StrictModel):
 
 
 class RewardsRequest(StrictModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": REWARDS_EXAMPLES})
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": REWARDS_EXAMPLES}
+    )
 
     items: list[RewardItem] = Field(min_length=1, max_length=HARD_MAX_ITEMS)
     preset: PresetName | None = Field(
@@ -589,7 +599,9 @@ class RankCandidate(StrictModel):
 
 
 class RankRequest(StrictModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": RANK_EXAMPLES})
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra={"examples": RANK_EXAMPLES}
+    )
 
     candidates: list[RankCandidate] = Field(min_length=1, max_length=256)
     question: Text | None = Field(None, description="The question (used by a reward-model scorer).")
@@ -635,7 +647,9 @@ OPENRLHF_EXAMPLES: list[Any] = [
 class OpenRLHFRequest(BaseModel):
     """OpenRLHF's remote reward model call (`--reward.remote_url`, formerly `--remote_rm_url`)."""
 
-    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": OPENRLHF_EXAMPLES})
+    model_config = ConfigDict(
+        extra="ignore", strict=True, json_schema_extra={"examples": OPENRLHF_EXAMPLES}
+    )
 
     query: list[str] = Field(
         min_length=1, max_length=HARD_MAX_ITEMS, description="prompt + response"
