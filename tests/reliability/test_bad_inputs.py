@@ -250,6 +250,252 @@ CATALOGUE: dict[str, list[tuple[str, dict[str, Any], int]]] = {
     ],
 }
 
+
+def json_endpoint_cases(
+    valid: dict[str, Any],
+    list_field: str,
+    item: Any,
+    *,
+    lang_path: tuple[str, ...] | None,
+    ok: int = 200,
+) -> list[tuple[str, dict[str, Any], int]]:
+    """The same families of bad input for every JSON-body endpoint, built from one valid body."""
+
+    def with_field(key: str, value: Any) -> dict[str, Any]:
+        return {"json": {**valid, key: value}}
+
+    cases: list[tuple[str, dict[str, Any], int]] = [
+        ("the valid body itself", {"json": valid}, ok),
+        ("truncated JSON", raw(json.dumps(valid).encode()[:-3]), 400),
+        ("JSON array", body([valid]), 422),
+        ("empty object", body({}), 422),
+        ("JSON null", raw(b"null"), 422),
+        ("NaN in the list", raw(json.dumps(valid).replace("[", "[NaN, ", 1).encode()), 422),
+        ("unknown top-level field", with_field("temperature", 0.7), 422),
+        (f"{list_field} is a string", with_field(list_field, "x"), 422),
+        (f"{list_field} is empty", with_field(list_field, []), 422),
+        (f"{list_field} item is null", with_field(list_field, [None]), 422),
+        (f"{list_field} item is a number", with_field(list_field, [5]), 422),
+        (f"1025 {list_field} (configured limit 1024)", with_field(list_field, [item] * 1025), 422),
+        (f"4097 {list_field} (schema ceiling)", with_field(list_field, [item] * 4097), 422),
+        (
+            "body over PIVOT_MAX_BODY_BYTES",
+            with_field(list_field, [item] * 3000 + ["x" * 1000] * 1100),
+            413,
+        ),
+        ("no content type", raw(json.dumps(valid).encode(), None), 415),
+        ("text/plain", raw(json.dumps(valid).encode(), "text/plain"), 415),
+        ("application/jsonx", raw(json.dumps(valid).encode(), "application/jsonx"), 415),
+        ("nested 100000 deep", raw(b"[" * 100_000 + b"]" * 100_000), 400),
+        ("GET", {"method": "GET"}, 405),
+        ("PUT", {"method": "PUT", "json": valid}, 405),
+    ]
+    if lang_path is not None:
+        bad = json.loads(json.dumps(valid))
+        target: Any = bad
+        for key in lang_path[:-1]:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        for code, name in (
+            ("xx", "unknown language"),
+            ("", "empty language"),
+            ("de" * 10, "20-char language"),
+        ):
+            copy = json.loads(json.dumps(bad))
+            t: Any = copy
+            for key in lang_path[:-1]:
+                t = t[int(key)] if isinstance(t, list) else t[key]
+            t[lang_path[-1]] = code
+            cases.append((name, {"json": copy}, 422))
+        wrong_type = json.loads(json.dumps(bad))
+        t = wrong_type
+        for key in lang_path[:-1]:
+            t = t[int(key)] if isinstance(t, list) else t[key]
+        t[lang_path[-1]] = 49
+        cases.append(("language is a number", {"json": wrong_type}, 422))
+    return cases
+
+
+REFERENCE = "She sells 9 eggs at $2 each. The answer is 18."
+REWARD_ITEM = {
+    "response": "Sie verkauft 9 Eier. Die Antwort lautet 18.",
+    "lang": "de",
+    "reference": REFERENCE,
+    "pivot_answer": "18",
+}
+CONSISTENCY_ITEM = {"target_response": "Die Antwort lautet 18.", "pivot_answer": "18", "lang": "de"}
+CATALOGUE.update(
+    {
+        "POST /v1/answer-consistency": [
+            *json_endpoint_cases(
+                {"items": [CONSISTENCY_ITEM]},
+                "items",
+                CONSISTENCY_ITEM,
+                lang_path=("items", "0", "lang"),
+            ),
+            (
+                "reward override is a bool",
+                {"json": {"items": [CONSISTENCY_ITEM], "rewards": {"match": True}}},
+                422,
+            ),
+            (
+                "reward override is Infinity",
+                raw(
+                    b'{"items": [{"target_response": "x", "pivot_answer": "1", "lang": "de"}], "rewards": {"match": Infinity}}'
+                ),
+                422,
+            ),
+            (
+                "neither pivot field",
+                {"json": {"items": [{"target_response": "x", "lang": "de"}]}},
+                422,
+            ),
+            (
+                "pivot answer over 200 chars",
+                {"json": {"items": [{**CONSISTENCY_ITEM, "pivot_answer": "1" * 201}]}},
+                422,
+            ),
+        ],
+        "POST /v1/pivot/extract": [
+            *json_endpoint_cases(
+                {"rollouts": ["<pivot>How many?</pivot> Die Antwort lautet 3."]},
+                "rollouts",
+                "x",
+                lang_path=None,
+            ),
+            ("empty delimiter", {"json": {"rollouts": ["x"], "start": ""}}, 422),
+            ("require_start is 0", {"json": {"rollouts": ["x"], "require_start": 0}}, 422),
+        ],
+        "POST /v1/rewards": [
+            *json_endpoint_cases(
+                {"items": [REWARD_ITEM]}, "items", REWARD_ITEM, lang_path=("items", "0", "lang")
+            ),
+            ("unknown preset", {"json": {"items": [REWARD_ITEM], "preset": "best"}}, 422),
+            (
+                "spec with no weight",
+                {"json": {"items": [REWARD_ITEM], "spec": {"semantic": 0}}},
+                422,
+            ),
+            (
+                "spec weight NaN",
+                raw(
+                    b'{"items": [{"response": "x", "lang": "de", "reference": "r"}], "spec": {"semantic": NaN}}'
+                ),
+                422,
+            ),
+            (
+                "spec weight negative",
+                {"json": {"items": [REWARD_ITEM], "spec": {"semantic": -1}}},
+                422,
+            ),
+            (
+                "semantic recipe without reference",
+                {"json": {"items": [{"response": "x", "lang": "de"}], "preset": "hybrid"}},
+                422,
+            ),
+        ],
+        "POST /v1/rank": [
+            *json_endpoint_cases(
+                {"candidates": [{"response": "Die Antwort lautet 18.", "lang": "de"}]},
+                "candidates",
+                {"response": "x", "lang": "de"},
+                lang_path=("candidates", "0", "lang"),
+            )[:11],
+            (
+                "257 candidates (limit 256)",
+                {"json": {"candidates": [{"response": "x", "lang": "de"}] * 257}},
+                422,
+            ),
+            (
+                "unknown scorer",
+                {"json": {"candidates": [{"response": "x", "lang": "de"}], "scorer": "gpt"}},
+                422,
+            ),
+        ],
+        "POST /get_reward": [
+            (
+                "valid OpenRLHF call",
+                {
+                    "json": {
+                        "query": ["Q: x A: Die Antwort lautet 18."],
+                        "prompts": ["Q: x A:"],
+                        "labels": ['{"lang": "de", "reference": "r", "pivot_answer": "18"}'],
+                    }
+                },
+                200,
+            ),
+            ("query is a string", {"json": {"query": "x"}}, 422),
+            ("empty query", {"json": {"query": []}}, 422),
+            ("labels shorter than query", {"json": {"query": ["a", "b"], "labels": ["1"]}}, 422),
+            ("label is broken JSON", {"json": {"query": ["a"], "labels": ['{"lang": ']}}, 422),
+            (
+                "label has unknown keys",
+                {"json": {"query": ["a"], "labels": [{"colour": "red"}]}},
+                422,
+            ),
+            ("label without language or prompt", {"json": {"query": ["a"], "labels": ["18"]}}, 422),
+            ("truncated JSON", raw(b'{"query": ["a"'), 400),
+            ("text/plain", raw(b'{"query": ["a"]}', "text/plain"), 415),
+            ("GET", {"method": "GET"}, 405),
+        ],
+        "POST /v1/translate": [
+            ("no source language", {"json": {"texts": ["x"]}}, 422),
+            (
+                "both source forms",
+                {"json": {"texts": ["x"], "source_lang": "de", "source_langs": ["de"]}},
+                422,
+            ),
+            (
+                "source_langs length mismatch",
+                {"json": {"texts": ["x", "y"], "source_langs": ["de"]}},
+                422,
+            ),
+            ("beam_size 0", {"json": {"texts": ["x"], "source_lang": "de", "beam_size": 0}}, 422),
+            (
+                "beam_size over the cap",
+                {"json": {"texts": ["x"], "source_lang": "de", "beam_size": 9}},
+                422,
+            ),
+            (
+                "max_length 5000",
+                {"json": {"texts": ["x"], "source_lang": "de", "max_length": 5000}},
+                422,
+            ),
+            ("beam_size NaN", raw(b'{"texts": ["x"], "source_lang": "de", "beam_size": NaN}'), 422),
+            (
+                "beam_size is a string",
+                {"json": {"texts": ["x"], "source_lang": "de", "beam_size": "4"}},
+                422,
+            ),
+            ("empty texts", {"json": {"texts": [], "source_lang": "de"}}, 422),
+            ("empty text", {"json": {"texts": [""], "source_lang": "de"}}, 422),
+        ],
+        "POST /v1/translation-similarity": [
+            (
+                "grouped form without source_lang",
+                {"json": {"reference": "r", "candidates": ["x"]}},
+                422,
+            ),
+            (
+                "chrf is a string",
+                {
+                    "json": {
+                        "reference": "r",
+                        "candidates": ["x"],
+                        "source_lang": "de",
+                        "chrf": "yes",
+                    }
+                },
+                422,
+            ),
+            (
+                "pair without source_lang",
+                {"json": {"pairs": [{"candidate": "x", "reference": "r"}]}},
+                422,
+            ),
+        ],
+    }
+)
+
 CASES = [
     pytest.param(endpoint, name, kwargs, status, id=f"{endpoint} | {name}")
     for endpoint, entries in CATALOGUE.items()
