@@ -43,14 +43,7 @@ def read_rollouts(path: Path) -> Iterator[tuple[int, dict[str, Any], RewardInput
             yield (
                 number,
                 record,
-                RewardInput(
-                    response=item.response,
-                    lang=item.lang,
-                    reference=item.reference,
-                    pivot_response=item.pivot_response,
-                    pivot_answer=item.pivot_answer,
-                    loc=f"line {number}",
-                ),
+                RewardInput.from_item(item, f"line {number}"),
             )
 
 

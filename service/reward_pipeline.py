@@ -10,6 +10,7 @@ from service.answers import ConsistencyResult, score_consistency
 from service.errors import InvalidInputError
 from service.languages import UnknownLanguageError, normalize_lang
 from service.rewards import RewardSpec, combine
+from service.schemas import RewardItem
 from service.state import ServiceState
 
 
@@ -23,6 +24,18 @@ class RewardInput:
     pivot_response: str | None = None
     pivot_answer: str | None = None
     loc: str = "items[0]"  # where the item sits in the request, for error messages
+
+    @classmethod
+    def from_item(cls, item: RewardItem, loc: str) -> RewardInput:
+        """From a validated /v1/rewards item (also a line of `pivot-reward score`)."""
+        return cls(
+            response=item.response,
+            lang=item.lang,
+            reference=item.reference,
+            pivot_response=item.pivot_response,
+            pivot_answer=item.pivot_answer,
+            loc=loc,
+        )
 
 
 @dataclass

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends
 
 from service.answers import ConsistencyResult, ConsistencyRewards, score_consistency
 from service.errors import InvalidInputError
-from service.languages import UnknownLanguageError, normalize_lang
 from service.pivot import extract_pivot
 from service.routers.deps import (
     check_item_count,
+    check_languages,
     check_text_lengths,
     get_state,
     require_api_key,
@@ -40,14 +40,6 @@ async def _off_loop(state: ServiceState, work: Callable[[], T]) -> T:
     return await with_deadline(
         state, asyncio.get_running_loop().run_in_executor(state.cpu_executor, work)
     )
-
-
-def _check_langs(codes: list[str], locs: list[str]) -> None:
-    for code, loc in zip(codes, locs, strict=True):
-        try:
-            normalize_lang(code)
-        except UnknownLanguageError as exc:
-            raise InvalidInputError(str(exc), loc) from None
 
 
 @router.post(
@@ -77,8 +69,8 @@ async def answer_consistency(
         elif item.pivot_answer is None:
             raise InvalidInputError("give `pivot_response` or `pivot_answer`", f"items[{i}]")
     check_text_lengths(state, texts, locs)
-    _check_langs([item.lang for item in items], [f"items[{i}].lang" for i in range(len(items))])
-    _check_langs(
+    check_languages([item.lang for item in items], [f"items[{i}].lang" for i in range(len(items))])
+    check_languages(
         [item.pivot_lang for item in items], [f"items[{i}].pivot_lang" for i in range(len(items))]
     )
     rewards = ConsistencyRewards(**request.rewards.model_dump())

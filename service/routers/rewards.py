@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends
 
 from service.answers import extract_final_answer
 from service.errors import FeatureUnavailableError, InvalidInputError
-from service.languages import UnknownLanguageError, normalize_lang
 from service.ranking import rank_by_agreement
 from service.reward_pipeline import RewardInput, score_items
 from service.rewards import RewardSpec, preset
 from service.routers.deps import (
     check_item_count,
+    check_languages,
     check_text_lengths,
     get_state,
     require_api_key,
@@ -71,17 +71,7 @@ async def rewards(
                 locs.append(f"items[{i}].{name}")
     check_text_lengths(state, texts, locs)
     spec = _spec(request, state)
-    inputs = [
-        RewardInput(
-            response=item.response,
-            lang=item.lang,
-            reference=item.reference,
-            pivot_response=item.pivot_response,
-            pivot_answer=item.pivot_answer,
-            loc=f"items[{i}]",
-        )
-        for i, item in enumerate(items)
-    ]
+    inputs = [RewardInput.from_item(item, f"items[{i}]") for i, item in enumerate(items)]
     outputs = await with_deadline(state, score_items(state, spec, inputs))
     state.metrics.items.labels("/v1/rewards").inc(len(outputs))
     return RewardsResponse(
@@ -114,11 +104,9 @@ async def rank(request: RankRequest, state: ServiceState = Depends(get_state)) -
     candidates = request.candidates
     locs = [f"candidates[{i}].response" for i in range(len(candidates))]
     check_text_lengths(state, [c.response for c in candidates], locs)
-    for i, candidate in enumerate(candidates):
-        try:
-            normalize_lang(candidate.lang)
-        except UnknownLanguageError as exc:
-            raise InvalidInputError(str(exc), f"candidates[{i}].lang") from None
+    check_languages(
+        [c.lang for c in candidates], [f"candidates[{i}].lang" for i in range(len(candidates))]
+    )
     if request.scorer == "reward_model":
         return await _rank_with_model(request, state)
     embedding = state.require_embedding()
