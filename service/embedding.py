@@ -88,7 +88,13 @@ class SentenceTransformerEncoder:
         )
         self.dimension = int(get_dimension() or 0)
         self.max_batch_size = 64
-        # The tokenizer is not safe to share between threads; count tokens under a lock.
+        # The model's tokenizer is mutated (padding/truncation state) by every encode() on the model
+        # thread, so counting tokens from another thread must use its own copy of the Rust tokenizer.
+        from tokenizers import Tokenizer
+
+        self._counter = Tokenizer.from_str(self._model.tokenizer.backend_tokenizer.to_str())
+        self._counter.no_padding()
+        self._counter.no_truncation()
         self._tokenizer_lock = threading.Lock()
 
     def warmup(self) -> None:
@@ -99,10 +105,11 @@ class SentenceTransformerEncoder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens per text as the model will see them (prompt and special tokens included)."""
-        tokenizer = self._model.tokenizer
         with self._tokenizer_lock:
-            encoded = tokenizer([self.prompt + text for text in texts], add_special_tokens=True)
-        return [len(ids) for ids in encoded["input_ids"]]
+            encoded = self._counter.encode_batch(
+                [self.prompt + text for text in texts], add_special_tokens=True
+            )
+        return [len(encoding.ids) for encoding in encoded]
 
     def predict_batch(self, items: list[str]) -> list[np.ndarray]:
         import torch

@@ -88,3 +88,30 @@ def test_scores_are_deterministic_whatever_the_batch(real_server: str, mgsm: dic
             },
         ).json()
     assert alone["results"][0] == mixed["results"][-1]
+
+
+def test_concurrent_requests_of_mixed_lengths_never_fail(real_server: str, mgsm: dict) -> None:
+    """Token counting (request threads) and encoding (model thread) must not share tokenizer state:
+    a shared fast tokenizer once produced 'expected sequence of length 117 (got 106)' under load."""
+    import asyncio
+
+    texts = [q for lang in ("de", "ja", "bn") for q, _ in mgsm[lang][100:140]]
+    texts = [
+        t if i % 3 else t + " " + t for i, t in enumerate(texts)
+    ]  # lengths vary within batches
+
+    async def send_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=real_server, timeout=600) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        "/v1/similarity",
+                        json={"pairs": [{"candidate": t, "reference": f"{i} eggs"}]},
+                    )
+                    for i, t in enumerate(texts)
+                )
+            )
+
+    responses = asyncio.run(send_all())
+    failures = [r.text for r in responses if r.status_code != 200]
+    assert not failures, failures[:3]
