@@ -76,6 +76,7 @@ def load_encoder(
             device=settings.device,
             threads=settings.torch_threads,
             precision=settings.embedding_precision,
+            sub_batch=settings.embedding_sub_batch,
         )
         calibration = load_calibration(Path(model_dir)) or builtin_calibration(name) or UNCALIBRATED
         if calibration is UNCALIBRATED:

@@ -49,6 +49,7 @@ class SentenceTransformerEncoder:
         device: str = "auto",
         threads: int = 0,
         precision: str = "auto",
+        sub_batch: int = 16,
     ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -71,6 +72,9 @@ class SentenceTransformerEncoder:
             logger.warning("precision %s is for CPU; using fp16 on %s", precision, self.device)
         elif precision == "bf16":
             self._autocast_bf16, self.precision = True, "bf16"
+        elif precision == "bf16-ffn":
+            _feed_forward_to_bf16(self._model)
+            self.precision = "bf16-ffn"
         elif precision == "int8":
             # Linear layers hold ~all FLOPs; dynamic int8 uses VNNI where the CPU has it.
             torch.ao.quantization.quantize_dynamic(
@@ -88,6 +92,7 @@ class SentenceTransformerEncoder:
         )
         self.dimension = int(get_dimension() or 0)
         self.max_batch_size = 64
+        self.sub_batch = sub_batch
         # The model's tokenizer is mutated (padding/truncation state) by every encode() on the model
         # thread, so counting tokens from another thread must use its own copy of the Rust tokenizer.
         from tokenizers import Tokenizer
@@ -119,13 +124,45 @@ class SentenceTransformerEncoder:
             vectors = self._model.encode(
                 items,
                 prompt_name=self.prompt_name,
-                batch_size=max(1, len(items)),
+                # ST sorts by length and cuts sub-batches: on CPU, 16 texts per forward beat
+                # one big padded batch (bench/: 38 vs 25 texts/s at 16 vs 128).
+                batch_size=max(1, min(self.sub_batch, len(items))),
                 convert_to_numpy=True,
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
         vectors = np.asarray(vectors, dtype=np.float32)
         return list(vectors)
+
+
+def _feed_forward_to_bf16(model: Any) -> None:
+    """bf16 weights and matmuls for the feed-forward linears only (2/3 of the FLOPs); attention,
+    layer norms and accumulation stay fp32. Keeps MGSM scores within 0.004 of fp32 (bench/)."""
+    import torch
+
+    class Bf16Linear(torch.nn.Module):
+        weight: torch.Tensor
+        bias: torch.Tensor | None
+
+        def __init__(self, linear: torch.nn.Linear) -> None:
+            super().__init__()
+            self.register_buffer("weight", linear.weight.detach().to(torch.bfloat16))
+            self.register_buffer(
+                "bias", None if linear.bias is None else linear.bias.detach().clone()
+            )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = torch.nn.functional.linear(x.to(torch.bfloat16), self.weight).float()
+            return y + self.bias if self.bias is not None else y
+
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            full = f"{name}.{child_name}" if name else child_name
+            is_ffn = "intermediate.dense" in full or (
+                full.endswith("output.dense") and "attention" not in full
+            )
+            if isinstance(child, torch.nn.Linear) and is_ffn:
+                setattr(module, child_name, Bf16Linear(child))
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

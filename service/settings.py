@@ -42,11 +42,17 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="auto = CUDA (fp16) when a GPU is visible, else CPU (fp32)."
     )
-    embedding_precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
+    embedding_precision: Literal["auto", "fp32", "bf16-ffn", "bf16", "int8"] = Field(
         "auto",
-        description="Encoder arithmetic: auto = fp16 on CUDA, fp32 on CPU; bf16 = CPU autocast "
-        "(AVX512-BF16/AMX); int8 = torch dynamic quantisation of linear layers (CPU). See README "
-        "for the measured score drift of each.",
+        description="Encoder arithmetic: auto = fp16 on CUDA, fp32 on CPU; bf16-ffn = bf16 feed-forward "
+        "layers only (CPU); bf16 = CPU autocast; int8 = dynamic quantisation (CPU). See README, "
+        "Benchmarks, for the measured speed-up and score drift of each.",
+    )
+    embedding_sub_batch: int = Field(
+        16,
+        ge=1,
+        le=1024,
+        description="Texts per forward pass inside one model call (length-sorted).",
     )
     torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = all cores.")
     calibration_low: float | None = Field(
