@@ -36,6 +36,7 @@ class LoadResult:
     retries: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     responses: list[Any] = field(default_factory=list)
+    error_samples: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         lat = np.asarray(self.latencies) if self.latencies else np.zeros(1)
@@ -51,6 +52,7 @@ class LoadResult:
             "max_ms": round(float(lat.max()) * 1000, 1),
             "retries": self.retries,
             "errors": self.errors,
+            **({"error_samples": self.error_samples} if self.error_samples else {}),
         }
 
 
@@ -78,6 +80,7 @@ async def run_load(
     responses: list[Any] = [None] * len(requests)
     done = [False] * len(requests)
     errors: dict[str, int] = {}
+    error_samples: list[str] = []
     retries = 0
     next_index = 0
     started = time.perf_counter()
@@ -109,6 +112,8 @@ async def run_load(
                     if response.status_code != 200:
                         key = f"http_{response.status_code}"
                         errors[key] = errors.get(key, 0) + 1
+                        if len(error_samples) < 5:
+                            error_samples.append(response.text[:500])
                         break
                     latencies[index] = time.perf_counter() - sent
                     done[index] = True
@@ -130,6 +135,7 @@ async def run_load(
         retries=retries,
         errors=errors,
         responses=responses,
+        error_samples=error_samples,
     )
 
 

@@ -166,8 +166,13 @@ def running(server: Server) -> Iterator[Server]:
         server.stop()
 
 
-def service_server(env: Mapping[str, str], log_dir: Path, label: str) -> Server:
-    """`python -m service.cli serve` with PIVOT_* settings on a free loopback port."""
+def service_server(
+    env: Mapping[str, str], log_dir: Path, label: str, variant: str | None = None
+) -> Server:
+    """`python -m service.cli serve` with PIVOT_* settings on a free loopback port.
+
+    `variant` runs it through `bench.service_variants` with that experimental patch applied.
+    """
     port = free_port()
     full = {
         "PIVOT_HOST": HOST,
@@ -179,7 +184,9 @@ def service_server(env: Mapping[str, str], log_dir: Path, label: str) -> Server:
     }
     return Server(
         name=f"service[{label}]",
-        argv=[sys.executable, "-m", "service.cli", "serve"],
+        argv=[sys.executable, "-m", "service.cli", "serve"]
+        if variant is None
+        else [sys.executable, "-m", "bench.service_variants", variant, "serve"],
         env=full,
         port=port,
         log_path=log_dir / f"service-{label}.log",
