@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import TypeVar
 
 from fastapi import APIRouter, Depends
@@ -90,20 +91,7 @@ async def answer_consistency(
 
     results = await _off_loop(state, score_all)
     state.metrics.items.labels("/v1/answer-consistency").inc(len(results))
-    return ConsistencyResponse(
-        results=[
-            ConsistencyResultModel(
-                status=r.status,
-                reward=r.reward,
-                target_answer=r.target_answer,
-                pivot_answer=r.pivot_answer,
-                target_fallback=r.target_fallback,
-                pivot_fallback=r.pivot_fallback,
-                detail=r.detail,
-            )
-            for r in results
-        ]
-    )
+    return ConsistencyResponse(results=[ConsistencyResultModel(**asdict(r)) for r in results])
 
 
 @router.post(
@@ -128,14 +116,11 @@ async def pivot_extract(
     def extract_all() -> list[PivotExtractResult]:
         return [
             PivotExtractResult(
-                pivot_question=e.pivot_question,
-                target_answer=e.target_answer,
-                format_error=e.format_error,
+                **asdict(
+                    extract_pivot(r, start=start, end=end, require_start=request.require_start)
+                )
             )
-            for e in (
-                extract_pivot(r, start=start, end=end, require_start=request.require_start)
-                for r in request.rollouts
-            )
+            for r in request.rollouts
         ]
 
     results = await _off_loop(state, extract_all)

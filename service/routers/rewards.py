@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -76,17 +77,7 @@ async def rewards(
     state.metrics.items.labels("/v1/rewards").inc(len(outputs))
     return RewardsResponse(
         preset=spec.name,
-        results=[
-            RewardResult(
-                reward=o.reward,
-                components=o.components,
-                gate=o.gate,
-                detected_lang=o.detected_lang,
-                answer_status=o.answer_status,
-                translation=o.translation,
-            )
-            for o in outputs
-        ],
+        results=[RewardResult(**asdict(o)) for o in outputs],
     )
 
 
