@@ -295,7 +295,7 @@ class Bench:
         return min(runs, key=lambda r: r[2]["foreign_cpu_fraction"])
 
     def calibration(self) -> Any:
-        from service.calibration import BUILTIN_CALIBRATIONS, UNCALIBRATED, load_calibration
+        from service.scoring.calibration import BUILTIN_CALIBRATIONS, UNCALIBRATED, load_calibration
 
         return (
             load_calibration(self.model_dir)
@@ -1008,7 +1008,7 @@ class Bench:
         try:
             import ctranslate2
 
-            from service.translation import NllbTranslator
+            from service.engine.translator import NllbTranslator
             from tests.fixtures.tiny_nllb import build_tiny_nllb
         except ImportError as exc:
             out["error"] = f"cannot import the translation stack: {exc}"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from service.calibration import derive_calibration, save_calibration
+from service.scoring.calibration import derive_calibration, save_calibration
 from service.settings import Settings
 
 LANGS = ("bn", "de", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from models.registry import ensure_model
-    from service.embedding import SentenceTransformerEncoder
+    from service.engine.embedding import SentenceTransformerEncoder
 
     settings = Settings()
     model_dir = Path(ensure_model(args.model, settings.cache_dir))

@@ -114,7 +114,7 @@ def convert(
 
 def check(output_dir: Path) -> str:
     """Load the converted folder as the service will and translate one sentence (CPU)."""
-    from service.translation import NllbTranslator
+    from service.engine.translator import NllbTranslator
 
     translator = NllbTranslator(output_dir, device="cpu")
     result = translator.translate_batch(["Hello, how are you?"], ["en"], "fr", max_length=32)[0]

@@ -37,7 +37,7 @@ def _settings_or_exit() -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP service with uvicorn; SIGTERM drains gracefully."""
-    from service.app import create_app
+    from service.api.app import create_app
     from service.logs import configure_logging
 
     settings = _settings_or_exit()
@@ -45,15 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     configure_logging(settings.log_level, settings.log_json)
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_s)),
-        limit_concurrency=None,
-        timeout_keep_alive=75,  # longer than typical trainer connection-pool idle times
-    )
+    config = uvicorn_config(app, settings, host, port)
     server = DrainingServer(config, app.state.pivot, settings.drain_delay_s)
     logger.info("starting", extra={"host": host, "port": port, "version": __version__})
     server.run()
@@ -61,6 +53,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         logger.error("exited because the models could not be loaded", extra={"exit_code": 1})
         return 1
     return 0
+
+
+def uvicorn_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """uvicorn's settings for serving `app`."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        # uvicorn awaits this with asyncio.wait_for, so fractions of a second are honoured.
+        timeout_graceful_shutdown=settings.shutdown_grace_s,  # type: ignore[arg-type]
+        limit_concurrency=None,
+        timeout_keep_alive=75,  # longer than typical trainer connection-pool idle times
+    )
 
 
 class DrainingServer(uvicorn.Server):
@@ -99,7 +105,7 @@ def cmd_prepare_models(args: argparse.Namespace) -> int:
     from models.registry import ensure_model
 
     settings = _settings_or_exit()
-    from service.embedding import HASH_ENCODER_NAME
+    from service.engine.testing import HASH_ENCODER_NAME
 
     if settings.embedding_model == HASH_ENCODER_NAME:
         print("test-hash-encoder needs no preparation")
@@ -107,7 +113,7 @@ def cmd_prepare_models(args: argparse.Namespace) -> int:
     path = ensure_model(settings.embedding_model, settings.cache_dir, progress=not args.quiet)
     print(f"embedding model ready: {path}")
     if settings.translation_model is not None:
-        from service.translation import NllbTranslator
+        from service.engine.translator import NllbTranslator
 
         NllbTranslator(settings.translation_model, device="cpu")
         print(f"translation model loads: {settings.translation_model}")

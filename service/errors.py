@@ -1,4 +1,4 @@
-"""Domain errors and the one table that maps them to HTTP status codes.
+"""Domain errors raised by every layer; service/api/errors.py maps them to HTTP status codes.
 
 Every error body has the same shape::
 
@@ -95,26 +95,3 @@ class ModelFailureError(ServiceError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, [], {}, "model_failure")
-
-
-# The one table from domain errors to status codes; most specific class first.
-STATUS_BY_ERROR: tuple[tuple[type[ServiceError], int], ...] = (
-    (TextTooLongError, 422),
-    (UnknownModelError, 422),
-    (InvalidInputError, 422),
-    (UnauthorizedError, 401),
-    (PayloadTooLargeError, 413),
-    (QueueFullError, 429),
-    (NotReadyError, 503),
-    (FeatureUnavailableError, 503),
-    (DeadlineExceededError, 504),
-    (ModelFailureError, 500),
-)
-
-
-def status_for(error: ServiceError) -> int:
-    """HTTP status for a domain error."""
-    for error_class, status in STATUS_BY_ERROR:
-        if isinstance(error, error_class):
-            return status
-    return 500

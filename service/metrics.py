@@ -74,7 +74,25 @@ class Metrics:
             "pivot_embedding_cache_hits_total", "Embedding cache hits.", ["model"], registry=r
         )
         self.cache_misses = Counter(
-            "pivot_embedding_cache_misses_total", "Embedding cache misses.", ["model"], registry=r
+            "pivot_embedding_cache_misses_total",
+            "Texts embedded by the model (not in the cache, not being embedded for another request).",
+            ["model"],
+            registry=r,
+        )
+        self.cache_shared = Counter(
+            "pivot_embedding_inflight_shared_total",
+            "Texts taken from another request that was embedding them at the same time.",
+            ["model"],
+            registry=r,
+        )
+        self.translation_cache_hits = Counter(
+            "pivot_translation_cache_hits_total", "Translation cache hits.", ["model"], registry=r
+        )
+        self.translation_cache_misses = Counter(
+            "pivot_translation_cache_misses_total",
+            "Texts translated by the model.",
+            ["model"],
+            registry=r,
         )
         self.items = Counter(
             "pivot_items_scored_total", "Items scored, by endpoint.", ["route"], registry=r
@@ -98,11 +116,23 @@ class Metrics:
         self.rejections.labels(model, reason).inc()
 
     # --- CacheObserver ---
-    def cache_lookups(self, model: str, hits: int, misses: int) -> None:
-        if hits:
-            self.cache_hits.labels(model).inc(hits)
-        if misses:
-            self.cache_misses.labels(model).inc(misses)
+    def cache_lookups(
+        self, cache: str, model: str, *, hits: int, misses: int, shared: int = 0
+    ) -> None:
+        if cache == "translation":
+            counters = [
+                (self.translation_cache_hits, hits),
+                (self.translation_cache_misses, misses),
+            ]
+        else:
+            counters = [
+                (self.cache_hits, hits),
+                (self.cache_misses, misses),
+                (self.cache_shared, shared),
+            ]
+        for counter, count in counters:
+            if count:
+                counter.labels(model).inc(count)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -10,9 +10,9 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from service.reward_pipeline import RewardInput, score_items
-from service.rewards import preset as get_preset
-from service.schemas import RewardItem
+from service.api.schemas import RewardItem
+from service.pipeline.rewards import RewardInput, score_items
+from service.scoring.rewards import preset as get_preset
 from service.settings import Settings
 from service.state import ServiceState
 
@@ -43,7 +43,7 @@ def read_rollouts(path: Path) -> Iterator[tuple[int, dict[str, Any], RewardInput
             yield (
                 number,
                 record,
-                RewardInput.from_item(item, f"line {number}"),
+                item.to_input(f"line {number}"),
             )
 
 
@@ -59,7 +59,7 @@ async def score_file(
     """Score every rollout of `source` and write one JSON line per input line to `sink`."""
     from tqdm import tqdm
 
-    from service.app import close_models, load_models
+    from service.lifecycle import close_models, load_models
 
     spec = get_preset(preset_name)
     rows = list(read_rollouts(source))  # validate the whole file before loading any model

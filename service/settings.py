@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -44,9 +43,10 @@ class Settings(BaseSettings):
     )
     embedding_precision: Literal["auto", "fp32", "bf16-ffn", "bf16", "int8"] = Field(
         "auto",
-        description="Encoder arithmetic: auto = fp16 on CUDA, fp32 on CPU; bf16-ffn = bf16 feed-forward "
-        "layers only (CPU); bf16 = CPU autocast; int8 = dynamic quantisation (CPU). See README, "
-        "Benchmarks, for the measured speed-up and score drift of each.",
+        description="Encoder arithmetic: auto = fp16 on CUDA, fp32 on CPU; fp32 = fp32 on any device; "
+        "bf16 = bf16 autocast (CPU or CUDA); bf16-ffn = bf16 feed-forward layers only and int8 = "
+        "dynamic quantisation, both CPU-only (fp16 with a warning on CUDA). See README, Benchmarks, "
+        "for the measured speed-up and score drift of each.",
     )
     embedding_sub_batch: int = Field(
         16,
@@ -114,6 +114,14 @@ class Settings(BaseSettings):
     pivot_end: str = Field(
         "</pivot>", min_length=1, description="Default end delimiter of the pivot question."
     )
+    think_start: str = Field(
+        "<think>",
+        min_length=1,
+        description="Opening delimiter of a reasoning model's thinking block (skipped by the rewards).",
+    )
+    think_end: str = Field(
+        "</think>", min_length=1, description="Closing delimiter of the thinking block."
+    )
     cpu_workers: int = Field(
         2,
         ge=1,
@@ -175,9 +183,3 @@ class Settings(BaseSettings):
     @property
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings (read from the environment once)."""
-    return Settings()

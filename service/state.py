@@ -6,12 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
-from service.batching import MicroBatcher
-from service.embedding import EmbeddingService
+from service.engine.batching import MicroBatcher
+from service.engine.embedding import EmbeddingService
+from service.engine.translation_service import TranslationService
 from service.errors import FeatureUnavailableError, NotReadyError
 from service.metrics import Metrics
 from service.settings import Settings
-from service.translation_service import TranslationService
 
 Status = Literal["loading", "ready", "failed", "draining"]
 
@@ -62,10 +62,6 @@ class ServiceState:
 
     def require_embedding(self) -> EmbeddingService:
         """The embedding service, or 503 while it is not usable."""
-        if self.status == "draining":
-            raise NotReadyError("the service is shutting down; send the request to another replica")
-        if self.embedding is None or self.status != "ready":
-            raise NotReadyError(
-                f"models are not ready ({self.status}: {self.detail}); retry shortly"
-            )
+        self._require_ready()
+        assert self.embedding is not None  # ready means loaded
         return self.embedding

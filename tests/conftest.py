@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from service.app import create_app
-from service.calibration import Calibration
-from service.embedding import HashEncoder
+from service.api.app import create_app
+from service.scoring.calibration import Calibration
 from service.settings import Settings
+from tests.support.encoders import RecordingHashEncoder
 from tests.support.server import running_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -29,10 +29,9 @@ class HashFactory:
     """Encoder factory that keeps a handle on the encoder so tests can inspect its calls."""
 
     def __init__(self) -> None:
-        self.encoder = HashEncoder()
+        self.encoder = RecordingHashEncoder()
 
-    def __call__(self, settings: Settings) -> tuple[HashEncoder, Calibration, str | None]:
-        self.encoder.max_batch_size = settings.max_batch_size
+    def __call__(self, settings: Settings) -> tuple[RecordingHashEncoder, Calibration, str | None]:
         return self.encoder, Calibration(0.0, 1.0, "test"), None
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.app import create_app
+from service.api.app import create_app
 from tests.conftest import HashFactory, fast_settings
 from tests.support.browser import Chromium, chrome_driver, ensure_chromium, is_local, requested_urls
 from tests.support.server import running_server

@@ -14,8 +14,13 @@ from typing import Any
 
 import pytest
 
-from service.answers import answers_equal, canonical_number, extract_final_answer, score_consistency
-from service.languages import MGSM_LANGUAGES
+from service.scoring.answers import (
+    answers_equal,
+    canonical_number,
+    extract_final_answer,
+    score_consistency,
+)
+from service.scoring.languages import MGSM_LANGUAGES
 
 pytestmark = pytest.mark.data
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from service.fidelity import check_fidelity, clean_text, detect_language
-from service.languages import MGSM_LANGUAGES
+from service.scoring.fidelity import check_fidelity, clean_text, detect_language
+from service.scoring.languages import MGSM_LANGUAGES
 
 pytestmark = pytest.mark.data
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 from tests.conftest import MGSM_DIR
 from tests.support.server import running_server

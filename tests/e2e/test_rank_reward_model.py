@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.app import create_app
+from service.api.app import create_app
 from tests.conftest import HashFactory, fast_settings
 from tests.fixtures.tiny_reward_model import build_tiny_reward_model
 from tests.support.server import running_server

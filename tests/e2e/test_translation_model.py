@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from models.convert_nllb import ConversionError, convert, main, tokenizer_files
-from service.translation import (
+from service.engine.translator import (
     NllbTranslator,
     TranslationModelError,
     UnsupportedLanguageError,
@@ -230,7 +230,7 @@ def test_beam_search_equals_transformers_beam_search(
 
 
 def test_request_errors(translator: NllbTranslator) -> None:
-    from service.languages import UnknownLanguageError
+    from service.scoring.languages import UnknownLanguageError
 
     assert translator.translate_batch([], [], "en") == []
     with pytest.raises(ValueError, match="source languages"):

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.app import create_app
+from service.api.app import create_app
 from tests.conftest import HashFactory, fast_settings
 from tests.e2e.test_translation_model import ITEMS, hf_greedy
 from tests.fixtures.tiny_nllb import TinyNllb, build_tiny_nllb
@@ -83,9 +83,30 @@ def test_single_source_lang_and_flores_codes_agree(server: tuple[str, Any]) -> N
     assert iso == flores
 
 
+def _counter(state: Any, name: str) -> float:
+    """A translation metric as /metrics exports it (summed over labels)."""
+    return sum(
+        sample.value
+        for metric in state.metrics.registry.collect()
+        for sample in metric.samples
+        if sample.name == name
+    )
+
+
+def _batches(state: Any) -> float:
+    """Translation model calls so far (the batch-size histogram's count for the translator)."""
+    return sum(
+        sample.value
+        for metric in state.metrics.registry.collect()
+        for sample in metric.samples
+        if sample.name == "pivot_batch_size_count"
+        and sample.labels.get("model") == state.translation.name
+    )
+
+
 def test_concurrent_requests_are_batched_and_cached(server: tuple[str, Any]) -> None:
     base, state = server
-    batches_before = state.translation.batcher.batches_run
+    batches_before = _batches(state)
     texts = [f"Tom kauft {i} Äpfel jeden Tag." for i in range(16)]
 
     async def send_all() -> list[httpx.Response]:
@@ -99,26 +120,26 @@ def test_concurrent_requests_are_batched_and_cached(server: tuple[str, Any]) -> 
 
     responses = asyncio.run(send_all())
     assert all(r.status_code == 200 for r in responses)
-    batches = state.translation.batcher.batches_run - batches_before
+    batches = _batches(state) - batches_before
     assert batches < len(texts) / 2, batches  # 16 one-text requests shared a few batches
-    hits_before = state.translation.cache_hits
+    hits_before = _counter(state, "pivot_translation_cache_hits_total")
     together = httpx.post(
         f"{base}/v1/translate", json={"texts": texts, "source_lang": "de"}, timeout=60
     ).json()
-    assert state.translation.cache_hits - hits_before == len(texts)
+    assert _counter(state, "pivot_translation_cache_hits_total") - hits_before == len(texts)
     assert [t["text"] for t in together["translations"]] == [
         r.json()["translations"][0]["text"] for r in responses
     ]
-    assert state.translation.batcher.batches_run - batches_before == batches  # nothing recomputed
+    assert _batches(state) - batches_before == batches  # nothing recomputed
 
 
 def test_identical_texts_translated_once(server: tuple[str, Any]) -> None:
     base, state = server
-    misses_before = state.translation.cache_misses
+    misses_before = _counter(state, "pivot_translation_cache_misses_total")
     body = {"texts": ["Das ist ein neuer Satz mit 99 Wörtern."] * 5, "source_lang": "de"}
     data = httpx.post(f"{base}/v1/translate", json=body).json()
     assert len({t["text"] for t in data["translations"]}) == 1 and len(data["translations"]) == 5
-    assert state.translation.cache_misses - misses_before == 1
+    assert _counter(state, "pivot_translation_cache_misses_total") - misses_before == 1
 
 
 def test_over_long_input_is_truncated_and_flagged(server: tuple[str, Any]) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.app import create_app
+from service.api.app import create_app
 from service.client import PivotRewardError
 from service.integrations import completion_text, prompt_text
 from service.integrations import verl as verl_adapter

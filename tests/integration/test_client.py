@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import service.client as client_module
-from service.app import create_app
+from service.api.app import create_app
 from service.client import (
     AsyncPivotRewardClient,
     PivotRewardClient,

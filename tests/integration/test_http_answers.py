@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from service.answers import score_consistency
+from service.scoring.answers import score_consistency
 
 
 def test_consistency_statuses_and_rewards(fast_server: str) -> None:

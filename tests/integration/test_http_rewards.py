@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from service.app import create_app
+from service.api.app import create_app
 from tests.conftest import HashFactory, fast_settings
 from tests.support.server import running_server
 

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from service.app import create_app
+from service.api.app import create_app
 from tests.conftest import HashFactory, fast_settings
 from tests.support.server import running_server
 

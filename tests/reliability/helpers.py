@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import numpy as np
 
-from service.embedding import HashEncoder
+from service.engine.testing import HashEncoder
 
 # Things that must never appear in an error body: stack traces and internal paths.
 LEAK_MARKERS = ("Traceback", 'File "', "/work", "site-packages", ".py")
 
-# The error kinds each status may carry (see service/errors.py and the handlers in service/app.py).
+# The error kinds each status may carry (see service/errors.py and the handlers in service/api/app.py).
 ERROR_TYPES: dict[int, set[str]] = {
     400: {"malformed_json"},
     401: {"unauthorized"},

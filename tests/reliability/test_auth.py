@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.app import create_app
+from service.api.app import create_app
 from tests.conftest import HashFactory, fast_settings
 from tests.reliability.helpers import (
     GOOD_BODY,

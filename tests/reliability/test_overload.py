@@ -19,9 +19,9 @@ import httpx
 import numpy as np
 import pytest
 
-from service.app import create_app
-from service.calibration import Calibration
-from service.embedding import HashEncoder
+from service.api.app import create_app
+from service.engine.testing import HashEncoder
+from service.scoring.calibration import Calibration
 from service.settings import Settings
 from tests.conftest import fast_settings
 from tests.reliability.helpers import (
@@ -57,7 +57,6 @@ class SlowEncoder(HashEncoder):
 @contextmanager
 def slow_server(encoder: SlowEncoder, **settings: object) -> Iterator[str]:
     def factory(s: Settings) -> tuple[HashEncoder, Calibration, str | None]:
-        encoder.max_batch_size = s.max_batch_size
         return encoder, Calibration(0.0, 1.0, "test"), None
 
     app = create_app(fast_settings(**settings), encoder_factory=factory)

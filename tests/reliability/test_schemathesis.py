@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import HARD_MAX_ITEMS, HARD_MAX_TEXT_CHARS
 from tests.conftest import REPO_ROOT, HashFactory, fast_settings
 from tests.fixtures.tiny_nllb import build_tiny_nllb

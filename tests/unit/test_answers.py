@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.answers import (
+from service.scoring.answers import (
     DEFAULT_REWARDS,
     ConsistencyRewards,
     ExtractedAnswer,
@@ -17,7 +17,7 @@ from service.answers import (
     extract_final_answer,
     score_consistency,
 )
-from service.languages import UnknownLanguageError
+from service.scoring.languages import UnknownLanguageError
 
 
 def value(text: str, lang: str | None) -> str | None:

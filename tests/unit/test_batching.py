@@ -6,13 +6,12 @@ import asyncio
 
 import pytest
 
-from service.batching import BatchingConfig, MicroBatcher
+from service.engine.batching import BatchingConfig, MicroBatcher
 from service.errors import ModelFailureError, QueueFullError
 
 
 class EchoScorer:
     name = "echo"
-    max_batch_size = 4
 
     def __init__(self, delay_s: float = 0.0) -> None:
         self.batches: list[list[str]] = []

@@ -7,7 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.calibration import Calibration, derive_calibration, load_calibration, save_calibration
+from service.scoring.calibration import (
+    Calibration,
+    derive_calibration,
+    load_calibration,
+    save_calibration,
+)
 
 
 def test_score_is_clipped_linear_map() -> None:

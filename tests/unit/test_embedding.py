@@ -7,10 +7,12 @@ import asyncio
 import numpy as np
 import pytest
 
-from service.batching import BatchingConfig
-from service.calibration import Calibration
-from service.embedding import EmbeddingCache, EmbeddingService, HashEncoder
+from service.engine.batching import BatchingConfig
+from service.engine.cache import EmbeddingCache
+from service.engine.embedding import EmbeddingService
 from service.errors import TextTooLongError
+from service.scoring.calibration import Calibration
+from tests.support.encoders import RecordingHashEncoder as HashEncoder
 
 
 def test_cache_is_lru_and_bounded_in_bytes() -> None:
@@ -82,6 +84,46 @@ async def test_concurrent_requests_share_in_flight_texts() -> None:
         )
     )
     assert sum(encoder.calls) == 9  # the shared reference once, plus 8 candidates
+    await service.close()
+
+
+class LookupLog:
+    """A cache observer that keeps totals per kind."""
+
+    def __init__(self) -> None:
+        self.totals = {"hits": 0, "misses": 0, "shared": 0}
+
+    def cache_lookups(
+        self, cache: str, model: str, *, hits: int, misses: int, shared: int = 0
+    ) -> None:
+        assert cache == "embedding"
+        for key, value in (("hits", hits), ("misses", misses), ("shared", shared)):
+            self.totals[key] += value
+
+
+async def test_texts_shared_from_in_flight_requests_are_not_counted_as_misses() -> None:
+    log = LookupLog()
+    encoder = HashEncoder()
+    service = EmbeddingService(
+        encoder,
+        Calibration(0.5, 0.9),
+        BatchingConfig(max_batch_size=64, max_wait_s=0.02, max_queue_size=1000),
+        cache_bytes=1 << 20,
+        cache_observer=log,
+    )
+    await service.start()
+    encoder.calls.clear()
+    await asyncio.gather(
+        *(
+            service.embed(["same", f"c{i}"], allow_truncation=False, locs=["r", "c"])
+            for i in range(4)
+        )
+    )
+    # "same" embedded once (1 miss) and shared by the other three; each candidate is a miss.
+    assert log.totals == {"hits": 0, "misses": 5, "shared": 3}
+    assert sum(encoder.calls) == log.totals["misses"]
+    await service.embed(["same"], allow_truncation=False, locs=["r"])
+    assert log.totals["hits"] == 1
     await service.close()
 
 

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-import service.fidelity as fidelity
-from service.fidelity import (
+import service.scoring.fidelity as fidelity
+from service.scoring.fidelity import (
     DEFAULT_FIDELITY,
     DETECTOR_LANGUAGES,
     FidelityConfig,
@@ -17,7 +17,7 @@ from service.fidelity import (
     copy_overlap,
     detect_language,
 )
-from service.languages import MGSM_LANGUAGES, UnknownLanguageError, normalize_lang
+from service.scoring.languages import MGSM_LANGUAGES, UnknownLanguageError, normalize_lang
 
 EN_REFERENCE = (
     "Janet's ducks lay 16 eggs per day. She eats 3 for breakfast and bakes muffins with 4. "

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.languages import (
+from service.scoring.languages import (
     FLORES200_CODES,
     ISO639_1_TO_FLORES,
     MGSM_LANGUAGES,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.pivot import DEFAULT_END, DEFAULT_START, PivotExtraction, extract_pivot
+from service.scoring.pivot import DEFAULT_END, DEFAULT_START, PivotExtraction, extract_pivot
 
 Q = "Janet has 16 eggs and eats 3. How many are left?"
 A = "Janet hat 16 Eier und isst 3. 16 - 3 = 13. Die Antwort lautet 13."

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from service.errors import InvalidInputError
-from service.ranking import rank_by_agreement
-from service.rewards import PRESETS, RewardSpec, combine, preset
-from service.routers.rewards import parse_label
+from service.scoring.labels import parse_label
+from service.scoring.ranking import rank_by_agreement
+from service.scoring.rewards import PRESETS, RewardSpec, combine, preset
 
 
 def test_presets_exist_and_use_the_right_components() -> None:

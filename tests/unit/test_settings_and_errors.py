@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from service.app import _loc
+from service.api.errors import _loc, status_for
 from service.errors import (
     DeadlineExceededError,
     InvalidInputError,
@@ -14,7 +14,6 @@ from service.errors import (
     QueueFullError,
     TextTooLongError,
     UnauthorizedError,
-    status_for,
 )
 from service.settings import Settings
 
@@ -64,3 +63,35 @@ def test_error_table(error: Exception, status: int) -> None:
 def test_field_locations_are_readable() -> None:
     assert _loc(("body", "pairs", 3, "candidate")) == "pairs[3].candidate"
     assert _loc(("body",)) == "body"
+
+
+@pytest.mark.parametrize(
+    ("requested", "device", "runs"),
+    [
+        ("auto", "cpu", "fp32"),
+        ("auto", "cuda", "fp16"),
+        ("fp32", "cpu", "fp32"),
+        ("fp32", "cuda", "fp32"),  # honoured on CUDA (it used to be ignored there)
+        ("bf16", "cpu", "bf16"),
+        ("bf16", "cuda", "bf16"),
+        ("bf16-ffn", "cpu", "bf16-ffn"),
+        ("bf16-ffn", "cuda", "fp16"),  # CPU-only: not applied on CUDA
+        ("int8", "cuda", "fp16"),
+    ],
+)
+def test_embedding_precision_setting_says_what_runs(requested: str, device: str, runs: str) -> None:
+    from service.engine.device import resolve_precision
+
+    assert resolve_precision(requested, device) == runs
+
+
+def test_shutdown_grace_keeps_fractions_of_a_second() -> None:
+    from service.cli import uvicorn_config
+
+    settings = Settings(shutdown_grace_s=2.5)
+    config = uvicorn_config(object(), settings, "127.0.0.1", 8000)
+    assert config.timeout_graceful_shutdown == 2.5
+    assert (
+        uvicorn_config(object(), Settings(shutdown_grace_s=0), "h", 1).timeout_graceful_shutdown
+        == 0
+    )

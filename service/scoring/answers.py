@@ -58,7 +58,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Final, Literal
 
-from service.languages import normalize_lang
+from service.scoring.languages import normalize_lang
 
 __all__ = [
     "DEFAULT_REWARDS",

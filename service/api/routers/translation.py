@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from service.errors import InvalidInputError
-from service.languages import UnknownLanguageError
-from service.routers.deps import (
+from service.api.errors import ERROR_RESPONSES
+from service.api.routers.deps import (
     check_item_count,
     check_text_lengths,
     get_state,
     require_api_key,
     with_deadline,
 )
-from service.routers.similarity import ERROR_RESPONSES
-from service.schemas import (
+from service.api.schemas import (
     CalibrationInfo,
     TranslateRequest,
     TranslateResponse,
@@ -24,27 +22,11 @@ from service.schemas import (
     TranslationSimilarityResponse,
     TranslationSimilarityResult,
 )
+from service.errors import InvalidInputError
+from service.pipeline.translate_compare import DEFAULT_MAX_LENGTH, translate_and_compare
 from service.state import ServiceState
-from service.translation_service import TranslationService
 
 router = APIRouter(tags=["translation"], dependencies=[Depends(require_api_key)])
-
-
-def _resolve(service: TranslationService, codes: list[str], locs: list[str]) -> list[str]:
-    """FLORES codes of this model, or 422 naming the first bad field."""
-    resolved: dict[str, str] = {}
-    out = []
-    for code, loc in zip(codes, locs, strict=True):
-        if code not in resolved:
-            try:
-                resolved[code] = service.translator.language_token(code)
-            except UnknownLanguageError as exc:
-                raise InvalidInputError(str(exc), loc) from None
-        out.append(resolved[code])
-    return out
-
-
-DEFAULT_MAX_LENGTH = 256
 
 
 def _check_options(state: ServiceState, options: TranslationOptions) -> tuple[int, int]:
@@ -86,8 +68,8 @@ async def translate(
     beam_size, max_length = _check_options(state, request)
     service = state.require_translation()
     codes, locs = request.sources()
-    sources = _resolve(service, codes, locs)
-    (target,) = _resolve(service, [request.target_lang], ["target_lang"])
+    sources = service.language_tokens(codes, locs)
+    (target,) = service.language_tokens([request.target_lang], ["target_lang"])
     outputs = await with_deadline(
         state,
         service.translate(
@@ -134,29 +116,25 @@ async def translation_similarity(
     beam_size, max_length = _check_options(state, request)
     translation = state.require_translation()
     embedding = state.require_embedding()
-    sources = _resolve(translation, codes, source_locs)
-    (english,) = _resolve(translation, ["en"], ["target_lang"])
-
-    async def work() -> tuple[list[str], list[float], list[float], list[bool]]:
-        outputs = await translation.translate(
-            candidates, sources, english, beam_size=beam_size, max_length=max_length
-        )
-        texts = [o.text if o.text.strip() else "(empty)" for o in outputs]
-        cosines, scores, truncated = await embedding.cosine_pairs(
-            texts,
+    sources = translation.language_tokens(codes, source_locs)
+    compared = await with_deadline(
+        state,
+        translate_and_compare(
+            translation,
+            embedding,
+            candidates,
+            sources,
             references,
+            beam_size=beam_size,
+            max_length=max_length,
             allow_truncation=request.truncate,
             candidate_locs=candidate_locs,
             reference_locs=["reference"] * len(references),
-        )
-        return (
-            [o.text for o in outputs],
-            [float(c) for c in cosines],
-            [float(s) for s in scores],
-            truncated,
-        )
-
-    texts, cosines, scores, truncated = await with_deadline(state, work())
+        ),
+    )
+    texts, truncated = compared.texts, compared.truncated
+    cosines = [float(c) for c in compared.cosines]
+    scores = [float(s) for s in compared.scores]
     chrf: list[float | None] = [None] * len(texts)
     if request.chrf:
         from sacrebleu.metrics import CHRF

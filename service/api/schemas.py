@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from service.pipeline.rewards import RewardInput
 from service.settings import HARD_MAX_ITEMS, HARD_MAX_TEXT_CHARS
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=HARD_MAX_TEXT_CHARS)]
@@ -524,6 +525,17 @@ class RewardItem(StrictModel):
         None, description="Pivot or gold final answer; wins over pivot_response."
     )
     prompt: Text | None = Field(None, description="The prompt (logged context; not scored).")
+
+    def to_input(self, loc: str) -> RewardInput:
+        """The pipeline's input for this item; `loc` names it in error messages."""
+        return RewardInput(
+            response=self.response,
+            lang=self.lang,
+            reference=self.reference,
+            pivot_response=self.pivot_response,
+            pivot_answer=self.pivot_answer,
+            loc=loc,
+        )
 
 
 class RewardSpecModel(StrictModel):

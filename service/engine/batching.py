@@ -32,7 +32,6 @@ class Scorer(Protocol[ItemT, ResultT]):
     """The one model interface: synchronous, batched, run in an executor."""
 
     name: str
-    max_batch_size: int
 
     def warmup(self) -> None:
         """Run the model once so the first real request does not pay for lazy initialisation."""
@@ -108,8 +107,7 @@ class MicroBatcher(Generic[ItemT, ResultT]):
         )
         self._worker: asyncio.Task[None] | None = None
         self._closing = False
-        self._in_flight = 0
-        self.batches_run = 0
+        self._items_running = 0  # items of the batch the model thread is working on
 
     @property
     def depth(self) -> int:
@@ -172,7 +170,7 @@ class MicroBatcher(Generic[ItemT, ResultT]):
     async def close(self) -> None:
         """Finish queued work, then stop the worker and the model thread."""
         self._closing = True
-        while self._queue or self._in_flight:
+        while self._queue or self._items_running:
             await asyncio.sleep(0.01)
         if self._worker is not None:
             self._worker.cancel()
@@ -221,7 +219,7 @@ class MicroBatcher(Generic[ItemT, ResultT]):
             live.sort(key=lambda item: item.cost)
             started = time.perf_counter()
             waits = [started - item.enqueued_at for item in live]
-            self._in_flight = len(live)
+            self._items_running = len(live)
             try:
                 results = await loop.run_in_executor(
                     self._executor, self._scorer.predict_batch, [item.payload for item in live]
@@ -239,8 +237,7 @@ class MicroBatcher(Generic[ItemT, ResultT]):
                         item.future.set_exception(error)
                 continue
             finally:
-                self._in_flight = 0
-            self.batches_run += 1
+                self._items_running = 0
             self._observer.batch_done(self.name, len(live), waits, time.perf_counter() - started)
             for item, result in zip(live, results):
                 if not item.future.done():

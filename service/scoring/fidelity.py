@@ -80,7 +80,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
-from service.languages import normalize_lang, to_flores
+from service.scoring.languages import normalize_lang, to_flores
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -175,7 +175,7 @@ DEFAULT_FIDELITY: Final = FidelityConfig()
 class Detection:
     """The dominant language of a text.
 
-    ``lang`` is a canonical code (:func:`service.languages.normalize_lang`), or None when the text
+    ``lang`` is a canonical code (:func:`service.scoring.languages.normalize_lang`), or None when the text
     has too few letters or lingua cannot tell. ``confidence`` is the mass-weighted probability
     of ``lang`` over the text's chunks (1.0 for a script only one language uses). ``shares``
     maps each detected language to its share of the letter mass, largest first; ``scripts`` does
@@ -686,7 +686,7 @@ def check_fidelity(
 ) -> FidelityResult:
     """Whether ``response`` is in ``expected_lang`` and does not paste ``reference``.
 
-    Raises :class:`service.languages.UnknownLanguageError` for an unknown ``expected_lang``.
+    Raises :class:`service.scoring.languages.UnknownLanguageError` for an unknown ``expected_lang``.
     """
     expected = normalize_lang(expected_lang)
     if not config.enabled:

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from service.answers import ConsistencyResult, score_consistency
 from service.errors import InvalidInputError
-from service.languages import UnknownLanguageError, normalize_lang
-from service.rewards import RewardSpec, combine
-from service.schemas import RewardItem
+from service.pipeline.translate_compare import DEFAULT_MAX_LENGTH, translate_and_compare
+from service.scoring.answers import ConsistencyResult, score_consistency
+from service.scoring.languages import check_languages
+from service.scoring.rewards import RewardSpec, combine
 from service.state import ServiceState
 
 
@@ -25,18 +25,6 @@ class RewardInput:
     pivot_answer: str | None = None
     loc: str = "items[0]"  # where the item sits in the request, for error messages
 
-    @classmethod
-    def from_item(cls, item: RewardItem, loc: str) -> RewardInput:
-        """From a validated /v1/rewards item (also a line of `pivot-reward score`)."""
-        return cls(
-            response=item.response,
-            lang=item.lang,
-            reference=item.reference,
-            pivot_response=item.pivot_response,
-            pivot_answer=item.pivot_answer,
-            loc=loc,
-        )
-
 
 @dataclass
 class RewardOutput:
@@ -50,11 +38,8 @@ class RewardOutput:
 
 def validate_inputs(spec: RewardSpec, items: Sequence[RewardInput]) -> None:
     """422 naming the field when an item lacks what the recipe needs or has an unknown language."""
+    check_languages([item.lang for item in items], [f"{item.loc}.lang" for item in items])
     for item in items:
-        try:
-            normalize_lang(item.lang)
-        except UnknownLanguageError as exc:
-            raise InvalidInputError(str(exc), f"{item.loc}.lang") from None
         if (spec.uses("semantic") or spec.uses("translation")) and item.reference is None:
             raise InvalidInputError(
                 f"recipe '{spec.name}' compares with an English reference: give `reference`",
@@ -75,7 +60,7 @@ async def score_items(
     async def gate_task() -> list[tuple[str, str | None, bool]]:
         if not spec.gate:
             return [("off", None, True)] * n
-        from service.fidelity import check_fidelity
+        from service.scoring.fidelity import check_fidelity
 
         def run() -> list[tuple[str, str | None, bool]]:
             out: list[tuple[str, str | None, bool]] = []
@@ -122,32 +107,23 @@ async def score_items(
             return
         translation = state.require_translation()
         embedding = state.require_embedding()
-        sources = []
-        for item in items:
-            try:
-                sources.append(translation.translator.language_token(item.lang))
-            except UnknownLanguageError as exc:
-                raise InvalidInputError(str(exc), f"{item.loc}.lang") from None
-        english = translation.translator.language_token("en")
-        settings = state.settings
-        outputs = await translation.translate(
+        compared = await translate_and_compare(
+            translation,
+            embedding,
             [item.response for item in items],
-            sources,
-            english,
-            beam_size=1,
-            max_length=min(256, settings.translation_max_length),
-        )
-        texts = [o.text if o.text.strip() else "(empty)" for o in outputs]
-        _, scores, _ = await embedding.cosine_pairs(
-            texts,
+            translation.language_tokens(
+                [item.lang for item in items], [f"{item.loc}.lang" for item in items]
+            ),
             [item.reference or "" for item in items],
+            beam_size=1,
+            max_length=min(DEFAULT_MAX_LENGTH, state.settings.translation_max_length),
             allow_truncation=True,
             candidate_locs=[f"{item.loc}.response" for item in items],
             reference_locs=[f"{item.loc}.reference" for item in items],
         )
-        for i, (output, score) in enumerate(zip(outputs, scores, strict=True)):
+        for i, (text, score) in enumerate(zip(compared.texts, compared.scores, strict=True)):
             components[i]["translation"] = round(float(score), 6)
-            translations[i] = output.text
+            translations[i] = text
 
     gates, answers, _, _ = await asyncio.gather(
         gate_task(), answer_task(), semantic_task(), translation_task()

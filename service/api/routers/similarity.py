@@ -4,38 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from service.errors import UnknownModelError
-from service.routers.deps import (
+from service.api.errors import ERROR_RESPONSES
+from service.api.routers.deps import (
     check_item_count,
     check_text_lengths,
     get_state,
     require_api_key,
     with_deadline,
 )
-from service.schemas import (
+from service.api.schemas import (
     CalibrationInfo,
-    ErrorResponse,
     SimilarityRequest,
     SimilarityResponse,
     SimilarityResult,
 )
+from service.errors import UnknownModelError
 from service.state import ServiceState
 
 router = APIRouter(tags=["scoring"], dependencies=[Depends(require_api_key)])
-
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorResponse, "description": text}
-    for status, text in {
-        400: "Malformed JSON.",
-        401: "Missing or invalid API key.",
-        413: "Body too large.",
-        415: "Body not sent as application/json.",
-        422: "Invalid input (the `fields` list names each offending field).",
-        429: "Queue full; retry after `Retry-After` seconds.",
-        503: "Models loading or service draining.",
-        504: "Request deadline exceeded.",
-    }.items()
-}
 
 
 @router.post(

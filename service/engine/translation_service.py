@@ -8,8 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
-from service.batching import BatchingConfig, BatchObserver, MicroBatcher
-from service.translation import NllbTranslator, TranslationOutput
+from service.engine.batching import BatchingConfig, BatchObserver, MicroBatcher
+from service.engine.cache import CacheObserver, NullCacheObserver
+from service.engine.translator import NllbTranslator, TranslationOutput
+from service.errors import InvalidInputError
+from service.scoring.languages import UnknownLanguageError
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,6 @@ class TranslationScorer:
     def __init__(self, translator: NllbTranslator) -> None:
         self.translator = translator
         self.name = translator.name
-        self.max_batch_size = 64
 
     def warmup(self) -> None:
         self.translator.warmup()
@@ -71,6 +73,7 @@ class TranslationService:
         batching: BatchingConfig,
         cache_entries: int,
         observer: BatchObserver | None = None,
+        cache_observer: CacheObserver | None = None,
     ) -> None:
         self.translator = translator
         self.scorer = TranslationScorer(translator)
@@ -79,12 +82,22 @@ class TranslationService:
         )
         self.cache_entries = cache_entries
         self._cache: OrderedDict[tuple[str, str, str, int, int], TranslationOutput] = OrderedDict()
-        self.cache_hits = 0
-        self.cache_misses = 0
+        self._cache_observer: CacheObserver = cache_observer or NullCacheObserver()
 
     @property
     def name(self) -> str:
         return self.translator.name
+
+    def language_tokens(self, codes: Sequence[str], locs: Sequence[str]) -> list[str]:
+        """This model's FLORES codes for ISO 639-1 / FLORES codes, or 422 naming the first bad field."""
+        resolved: dict[str, str] = {}
+        for code, loc in zip(codes, locs, strict=True):
+            if code not in resolved:
+                try:
+                    resolved[code] = self.translator.language_token(code)
+                except UnknownLanguageError as exc:
+                    raise InvalidInputError(str(exc), loc) from None
+        return [resolved[code] for code in codes]
 
     async def start(self) -> None:
         self.batcher.start()
@@ -129,8 +142,9 @@ class TranslationService:
                 found[key] = cached
             else:
                 missing.append(key)
-        self.cache_hits += len(found)
-        self.cache_misses += len(missing)
+        self._cache_observer.cache_lookups(
+            "translation", self.name, hits=len(found), misses=len(missing)
+        )
         if missing:
             loop = asyncio.get_running_loop()
             counts = await loop.run_in_executor(

@@ -11,7 +11,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.errors import DeadlineExceededError, InvalidInputError, UnauthorizedError
-from service.languages import UnknownLanguageError, normalize_lang
 from service.state import ServiceState
 
 T = TypeVar("T")
@@ -67,15 +66,6 @@ def check_text_lengths(state: ServiceState, texts: list[str], locs: list[str]) -
                 f"text has {len(text)} characters, over the limit of {limit} (PIVOT_MAX_TEXT_CHARS)",
                 loc,
             )
-
-
-def check_languages(codes: list[str], locs: list[str]) -> None:
-    """422 naming the first field whose language code is unknown (the message lists supported codes)."""
-    for code, loc in zip(codes, locs, strict=True):
-        try:
-            normalize_lang(code)
-        except UnknownLanguageError as exc:
-            raise InvalidInputError(str(exc), loc) from None
 
 
 async def with_deadline(state: ServiceState, work: Awaitable[T]) -> T:

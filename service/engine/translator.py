@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from service.languages import UnknownLanguageError, to_flores
+from service.scoring.languages import UnknownLanguageError, to_flores
 
 logger = logging.getLogger(__name__)
 

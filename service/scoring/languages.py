@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
+
+from service.errors import InvalidInputError
 
 __all__ = [
     "FLORES200_CODES",
@@ -269,3 +271,15 @@ def normalize_lang(code: str) -> str:
     """
     flores = _resolve(code)
     return _FLORES_TO_ISO.get(flores, flores)
+
+
+def check_languages(codes: Sequence[str], locs: Sequence[str]) -> list[str]:
+    """Canonical codes, or `InvalidInputError` naming the first unknown one (the message lists
+    the supported codes)."""
+    canonical = []
+    for code, loc in zip(codes, locs, strict=True):
+        try:
+            canonical.append(normalize_lang(code))
+        except UnknownLanguageError as exc:
+            raise InvalidInputError(str(exc), loc) from None
+    return canonical

@@ -9,19 +9,15 @@ from typing import TypeVar
 
 from fastapi import APIRouter, Depends
 
-from service.answers import ConsistencyResult, ConsistencyRewards, score_consistency
-from service.errors import InvalidInputError
-from service.pivot import extract_pivot
-from service.routers.deps import (
+from service.api.errors import ERROR_RESPONSES
+from service.api.routers.deps import (
     check_item_count,
-    check_languages,
     check_text_lengths,
     get_state,
     require_api_key,
     with_deadline,
 )
-from service.routers.similarity import ERROR_RESPONSES
-from service.schemas import (
+from service.api.schemas import (
     ConsistencyRequest,
     ConsistencyResponse,
     ConsistencyResultModel,
@@ -29,6 +25,10 @@ from service.schemas import (
     PivotExtractResponse,
     PivotExtractResult,
 )
+from service.errors import InvalidInputError
+from service.scoring.answers import ConsistencyResult, ConsistencyRewards, score_consistency
+from service.scoring.languages import check_languages
+from service.scoring.pivot import extract_pivot
 from service.state import ServiceState
 
 router = APIRouter(tags=["answers"], dependencies=[Depends(require_api_key)])
@@ -105,7 +105,7 @@ async def pivot_extract(
 ) -> PivotExtractResponse:
     """From rollouts that begin with the English question between delimiters, return the pivot question
     and the target-language answer after it, or a `format_error` (missing/duplicated delimiters,
-    empty pivot or answer). Same function as `service.pivot.extract_pivot`, importable in-process."""
+    empty pivot or answer). Same function as `service.scoring.pivot.extract_pivot`, importable in-process."""
     check_item_count(state, len(request.rollouts), "rollouts")
     check_text_lengths(
         state, request.rollouts, [f"rollouts[{i}]" for i in range(len(request.rollouts))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from service.embedding import resolve_device
+from service.engine.device import resolve_device
 
 
 class SequenceClassifierScorer:
@@ -26,7 +26,6 @@ class SequenceClassifierScorer:
             )
         self.name = model_dir.name
         self.device = resolve_device(device)
-        self.max_batch_size = 32
         self.max_length = max_length
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
         dtype = torch.float16 if self.device == "cuda" else torch.float32

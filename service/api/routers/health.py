@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from service.routers.deps import _bearer, check_api_key, get_state, require_api_key
-from service.schemas import (
+from service.api.routers.deps import _bearer, check_api_key, get_state, require_api_key
+from service.api.schemas import (
     CalibrationInfo,
     ErrorResponse,
     HealthResponse,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.answers import answers_equal
+from service.scoring.answers import answers_equal
 
 
 @dataclass(frozen=True)

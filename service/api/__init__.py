@@ -1,0 +1,1 @@
+"""HTTP edge: the FastAPI app, routers, request/response schemas, middleware, error mapping."""
