@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     reward_preset: Literal["pb-rlsvr-embedding", "pb-rlsvr-translation", "pasmr", "hybrid"] = Field(
         "hybrid", description="Default recipe of /v1/rewards and /get_reward."
     )
+    gate_scope: Literal["answer", "full"] = Field(
+        "answer",
+        description="What the language-fidelity gate judges in a reasoning output: `answer` = the "
+        "visible answer (thinking blocks between PIVOT_THINK_START/END skipped), `full` = the whole "
+        "text. Copies of the reference are looked for in the whole text either way.",
+    )
     rank_model: Path | None = Field(
         None, description="Optional sequence-classification reward model folder for /v1/rank."
     )

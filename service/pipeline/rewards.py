@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from service.errors import InvalidInputError
 from service.pipeline.translate_compare import DEFAULT_MAX_LENGTH, translate_and_compare
 from service.scoring.answers import ConsistencyResult, score_consistency
+from service.scoring.fidelity import FidelityConfig, GateScope, check_fidelity
 from service.scoring.languages import check_languages
 from service.scoring.rewards import RewardSpec, combine
+from service.settings import Settings
 from service.state import ServiceState
 
 
@@ -34,6 +37,16 @@ class RewardOutput:
     detected_lang: str | None = None
     answer_status: str | None = None
     translation: str | None = None
+
+
+def fidelity_config(settings: Settings) -> FidelityConfig:
+    """The gate's options from the settings (scope and the thinking-block delimiters)."""
+    return _fidelity_config(settings.gate_scope, settings.think_start, settings.think_end)
+
+
+@functools.lru_cache(maxsize=8)
+def _fidelity_config(scope: GateScope, start: str, end: str) -> FidelityConfig:
+    return FidelityConfig(scope=scope, think_start=start, think_end=end)
 
 
 def validate_inputs(spec: RewardSpec, items: Sequence[RewardInput]) -> None:
@@ -60,12 +73,14 @@ async def score_items(
     async def gate_task() -> list[tuple[str, str | None, bool]]:
         if not spec.gate:
             return [("off", None, True)] * n
-        from service.scoring.fidelity import check_fidelity
+        config = fidelity_config(state.settings)
 
         def run() -> list[tuple[str, str | None, bool]]:
             out: list[tuple[str, str | None, bool]] = []
             for item in items:
-                verdict = check_fidelity(item.response, item.lang, reference=item.reference)
+                verdict = check_fidelity(
+                    item.response, item.lang, reference=item.reference, config=config
+                )
                 out.append((verdict.reason, verdict.detected_lang, verdict.passed))
             return out
 
