@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 HARD_MAX_ITEMS = 4096
 HARD_MAX_TEXT_CHARS = 100_000
 
+# How the rewards read a text over the embedding model's token limit.
+LongTextMode = Literal["window", "truncate"]
+
 
 def _default_cache_dir() -> Path:
     return Path.home() / ".cache" / "pivot-reward"
@@ -132,6 +135,12 @@ class Settings(BaseSettings):
     # --- composite rewards ---
     reward_preset: Literal["pb-rlsvr-embedding", "pb-rlsvr-translation", "pasmr", "hybrid"] = Field(
         "hybrid", description="Default recipe of /v1/rewards and /get_reward."
+    )
+    reward_long_text: LongTextMode = Field(
+        "window",
+        description="How /v1/rewards and /get_reward read a text over the embedding model's token "
+        "limit: `window` = whole, as overlapping windows whose embeddings are averaged; `truncate` "
+        "= its beginning only. A request may override it (`long_text`).",
     )
     gate_scope: Literal["answer", "full"] = Field(
         "answer",

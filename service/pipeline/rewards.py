@@ -7,13 +7,14 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from service.engine.embedding import LongTextHandling, worst
 from service.errors import InvalidInputError
 from service.pipeline.translate_compare import DEFAULT_MAX_LENGTH, translate_and_compare
 from service.scoring.answers import ConsistencyResult, score_consistency
 from service.scoring.fidelity import FidelityConfig, GateScope, check_fidelity
 from service.scoring.languages import check_languages
 from service.scoring.rewards import RewardSpec, combine
-from service.settings import Settings
+from service.settings import LongTextMode, Settings
 from service.state import ServiceState
 
 
@@ -37,6 +38,7 @@ class RewardOutput:
     detected_lang: str | None = None
     answer_status: str | None = None
     translation: str | None = None
+    long_text: LongTextHandling | None = None  # how the similarity read its texts (None: unused)
 
 
 def fidelity_config(settings: Settings) -> FidelityConfig:
@@ -61,14 +63,24 @@ def validate_inputs(spec: RewardSpec, items: Sequence[RewardInput]) -> None:
 
 
 async def score_items(
-    state: ServiceState, spec: RewardSpec, items: Sequence[RewardInput]
+    state: ServiceState,
+    spec: RewardSpec,
+    items: Sequence[RewardInput],
+    *,
+    long_text: LongTextMode | None = None,
 ) -> list[RewardOutput]:
-    """Components, gate and final reward per item (same inputs, same outputs, whatever the batch)."""
+    """Components, gate and final reward per item (same inputs, same outputs, whatever the batch).
+
+    `long_text` says how texts over the embedding model's token limit are read: `window` (whole,
+    as overlapping windows) or `truncate`; default PIVOT_REWARD_LONG_TEXT.
+    """
     validate_inputs(spec, items)
     loop = asyncio.get_running_loop()
     n = len(items)
     components: list[dict[str, float | None]] = [{} for _ in range(n)]
     translations: list[str | None] = [None] * n
+    handling: list[LongTextHandling | None] = [None] * n
+    window = (long_text or state.settings.reward_long_text) == "window"
 
     async def gate_task() -> list[tuple[str, str | None, bool]]:
         if not spec.gate:
@@ -107,15 +119,17 @@ async def score_items(
         if not spec.uses("semantic"):
             return
         embedding = state.require_embedding()
-        _, scores, _ = await embedding.cosine_pairs(
+        pairs = await embedding.cosine_pairs(
             [item.response for item in items],
             [item.reference or "" for item in items],
             allow_truncation=True,  # a reward must not fail on a long rollout
             candidate_locs=[f"{item.loc}.response" for item in items],
             reference_locs=[f"{item.loc}.reference" for item in items],
+            window=window,
         )
-        for i, score in enumerate(scores):
+        for i, score in enumerate(pairs.scores):
             components[i]["semantic"] = round(float(score), 6)
+            handling[i] = _worse(handling[i], pairs.long_text[i])
 
     async def translation_task() -> None:
         if not spec.uses("translation"):
@@ -135,10 +149,15 @@ async def score_items(
             allow_truncation=True,
             candidate_locs=[f"{item.loc}.response" for item in items],
             reference_locs=[f"{item.loc}.reference" for item in items],
+            window=window,
         )
         for i, (text, score) in enumerate(zip(compared.texts, compared.scores, strict=True)):
             components[i]["translation"] = round(float(score), 6)
             translations[i] = text
+            read: LongTextHandling = (
+                "truncated" if compared.translation_truncated[i] else compared.long_text[i]
+            )
+            handling[i] = _worse(handling[i], read)
 
     gates, answers, _, _ = await asyncio.gather(
         gate_task(), answer_task(), semantic_task(), translation_task()
@@ -158,6 +177,11 @@ async def score_items(
                 detected_lang=detected,
                 answer_status=answer_status,
                 translation=translations[i],
+                long_text=handling[i],
             )
         )
     return results
+
+
+def _worse(a: LongTextHandling | None, b: LongTextHandling) -> LongTextHandling:
+    return b if a is None else worst(a, b)

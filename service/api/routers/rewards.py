@@ -56,7 +56,9 @@ async def rewards(
     check_text_lengths(state, texts, locs)
     spec = _spec(request, state)
     inputs = [item.to_input(f"items[{i}]") for i, item in enumerate(items)]
-    outputs = await with_deadline(state, score_items(state, spec, inputs))
+    outputs = await with_deadline(
+        state, score_items(state, spec, inputs, long_text=request.long_text)
+    )
     state.metrics.items.labels("/v1/rewards").inc(len(outputs))
     return RewardsResponse(
         preset=spec.name,
