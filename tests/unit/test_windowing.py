@@ -190,3 +190,36 @@ async def test_windows_that_tokenise_longer_than_planned_are_replanned() -> None
     embedded = await service.embed([text], allow_truncation=False, locs=["x"], window=True)
     assert embedded.long_text == ["windowed"]
     await service.close()
+
+
+def test_windowed_pairs_are_scored_by_matching_windows() -> None:
+    service, _ = make_service()
+    a, b, c = np.eye(3, dtype=np.float32)
+    ones = np.ones(2)
+    # Half of the candidate (b) matches nothing, half of the reference (c) is not covered: F1 0.5.
+    half = service._matched_score((np.stack([a, b]), ones), (np.stack([a, c]), ones))
+    assert half == pytest.approx(0.5)
+    same = service._matched_score((np.stack([a, b]), ones), (np.stack([b, a]), ones))
+    assert same == pytest.approx(1.0)  # order does not matter, content does
+    # Weights are token counts: a long matching window outweighs a short stray one.
+    weighted = service._matched_score(
+        (np.stack([a, b]), np.array([3.0, 1.0])), (a[None], np.ones(1))
+    )
+    assert weighted == pytest.approx(2 * 0.75 * 1.0 / 1.75)
+
+
+async def test_cosine_pairs_use_window_matching_only_for_windowed_pairs() -> None:
+    service, _ = make_service()
+    await service.start()
+    long_text = numbered(300)
+    pairs = await service.cosine_pairs(
+        [long_text, "w1 w2 w3"],
+        [long_text, "w1 w2 w3"],
+        allow_truncation=False,
+        candidate_locs=["a", "b"],
+        reference_locs=["r", "s"],
+        window=True,
+    )
+    assert pairs.long_text == ["windowed", "whole"]
+    assert pairs.scores[0] == pytest.approx(1.0) and pairs.scores[1] == pytest.approx(1.0)
+    await service.close()
