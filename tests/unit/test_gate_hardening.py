@@ -5,6 +5,8 @@ thinking blocks) that must still pass. Hand-written cases, independent of ../sha
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.scoring.fidelity import (
     FidelityConfig,
@@ -543,3 +545,45 @@ def test_copy_measures_are_bounded_and_symmetric_in_sense() -> None:
     assert copy_overlap(NATIVE["de"], REFERENCE) < 0.2
     assert reference_containment(NATIVE["ru"], REFERENCE) == 0.0
     assert reference_containment("short", "too short a reference") == 0.0  # < 5 words
+
+
+# ---------------------------------------------------------------------------- robustness
+
+_PIECES = st.sampled_from(
+    [
+        "```",
+        "$$",
+        "$",
+        "\\text{",
+        "}",
+        "\\[",
+        "\\]",
+        "<think>",
+        "</think>",
+        "<!--",
+        "-->",
+        "<b a='",
+        "'>",
+        "\u200b",
+        "\u0336",
+        "а",
+        "T h e",
+        "\n",
+        " ",
+        REFERENCE[:40],
+        NATIVE["ja"][:20],
+        "123",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(_PIECES, st.text(max_size=30)), max_size=25).map("".join),
+    st.sampled_from(["de", "ru", "zh", "ja", "bn", "th", "en", "sw"]),
+)
+def test_the_gate_never_fails_on_any_text(text: str, lang: str) -> None:
+    result = check_fidelity(text, lang, reference=REFERENCE)
+    assert 0.0 <= result.copy_overlap <= 1.0 and 0.0 <= result.containment <= 1.0
+    assert 0.0 <= result.target_share <= 1.0
+    assert result.passed == (result.reason == "ok" or result.reason in ("undetermined", "empty"))
