@@ -252,12 +252,12 @@ def test_trl_errors() -> None:
 
 
 async def test_trl_server_error_is_raised(server: str) -> None:
-    reward_func = make_reward_func(server, preset="hybrid", lang="de", max_retries=0)
+    reward_func = make_reward_func(server, preset="hybrid", lang="xx", max_retries=0)
     with pytest.raises(PivotRewardError) as caught:
-        # hybrid needs an English reference: the service answers 422 naming the field
+        # an unknown language code: the service answers 422 naming the field
         await reward_func(prompts=["q"], completions=[RIGHT_DE], pivot_answer=["18"])
     assert caught.value.status == 422
-    assert caught.value.fields[0]["loc"] == "items[0].reference"
+    assert caught.value.fields[0]["loc"] == "items[0].lang"
 
 
 def test_text_helpers() -> None:
