@@ -10,7 +10,7 @@ from service.scoring.answers.lexicon import (
     DANGLING_CHARS,
     DANGLING_WORD_RE,
     TERMINAL_CHARS,
-    THAI_PARTICLES,
+    THAI_CONTINUATION_RE,
     TRAILING_CLOSERS,
     TRAILING_OK_RE,
 )
@@ -24,7 +24,7 @@ SENTENCE_END_RE: Final = re.compile(r"[!?。।॥…\n]|\.(?=[\s\"'”’*)\]]|
 _TEX_COMMAND_RE: Final = re.compile(r"\\[A-Za-z]+|[{}]")
 _UNIT_TAIL_MAX_CHARS: Final = 12
 _CJK_TAIL_MAX_CHARS: Final = 12
-_THAI_TAIL_MAX_CHARS: Final = 25
+_THAI_TAIL_MAX_CHARS: Final = 40
 _THAI_RE: Final = re.compile(r"[\u0e00-\u0e7f]")
 _CJK_RE: Final = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
@@ -56,11 +56,12 @@ def last_sentence_start(text: str, before: int, lo: int = 0) -> int:
 
 
 def _thai_tail_truncated(tail: str) -> bool:
-    """Thai has no full stop: a classifier/unit glued or after a space, then polite particles."""
+    """Thai has no full stop: after a number come a classifier/unit and maybe a short phrase
+    ("27 ฟอง ในตะกร้า"); a chunk that continues the arithmetic ("รวมกับ...") was cut off."""
     chunks = tail.split()
-    if len(chunks[0]) > _THAI_TAIL_MAX_CHARS:
+    if len(tail) > _THAI_TAIL_MAX_CHARS:
         return True
-    return any(chunk not in THAI_PARTICLES for chunk in chunks[1:])
+    return any(THAI_CONTINUATION_RE.match(chunk) for chunk in chunks[1:])
 
 
 def looks_truncated(segment: str, last_end: int | None) -> bool:

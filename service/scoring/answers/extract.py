@@ -33,6 +33,7 @@ from service.scoring.answers.degenerate import (
 )
 from service.scoring.answers.latex import BOXED_RE, Expr, balanced, clean_latex, evaluate
 from service.scoring.answers.lexicon import (
+    ADMISSION_RE,
     AND_LINK_RE,
     APOLOGY_RE,
     APPROX_AFTER_RE,
@@ -42,20 +43,20 @@ from service.scoring.answers.lexicon import (
     CHANGE_VERB_RE,
     CLARIFY_RE,
     COLON_CONNECTORS,
+    CORRECTION_OPENER_RE,
     DANGLING_CHARS,
     HASH_PATTERN,
     INABILITY_RE,
     NOT_AN_ANSWER_BEFORE_RE,
     PHRASE_RES,
-    STRONG_CORRECTION_RE,
+    RESTATE_LINK_RE,
     STRONG_HEDGE_RE,
     TRAILING_CLOSERS,
     VERIFICATION_RE,
-    WEAK_CORRECTION_RE,
     hedge_link_re,
     range_link_re,
 )
-from service.scoring.answers.normalize import Style, normalize, style_for
+from service.scoring.answers.normalize import LETTER, Style, normalize, style_for
 from service.scoring.answers.numbers import CURRENCY_CHARS, Num, format_value, scan
 from service.scoring.answers.numerals import CJK_NUMBER_RE, EN_WORDS_RE, cjk_number, en_words
 from service.scoring.reasoning import DEFAULT_THINK_END, DEFAULT_THINK_START, split_reasoning
@@ -106,7 +107,7 @@ class _Marker:
 
 
 _GAP_NOISE_RE: Final = re.compile(r"[\s*_`$:\\()\[\]{}]*")
-_LETTER_RE: Final = re.compile(r"[^\W\d_]")
+_LETTER_RE: Final = re.compile(LETTER)
 _CJK_OR_KANA_RE: Final = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _PARAGRAPH_RE: Final = re.compile(r"\n[ \t]*\n")
 _GAP_MAX: Final = 40
@@ -114,22 +115,26 @@ _GAP_MAX_WORDS: Final = 3
 _GAP_MAX_CJK: Final = 2
 _WORD_MAX_CHARS: Final = 15
 # `=` links take the result ("Answer: 50 - 20 = 30"); other operators continue the expression.
-# Links never cross a line: a bullet "- 16 eggs" under an answer is no subtraction.
+# Links never cross a line: a bullet "- 16 eggs" under an answer is no subtraction. A unit may
+# stand before the operator ("9 eggs x 2") or, in Swahili order, after it ("= mayai 9").
 _CHAIN_LINK_RE: Final = re.compile(
-    rf"[ \t\u00a0]*(?:[^\W\d_]{{1,12}}\.?[ \t\u00a0]*)?(?:[{CURRENCY_CHARS}][ \t\u00a0]*)?"
+    rf"[ \t\u00a0]*(?:{LETTER}{{1,12}}\.?[ \t\u00a0]*)?(?:[{CURRENCY_CHARS}][ \t\u00a0]*)?"
     r"(?P<op>[=≈+×x*/÷·~-]|\\times|\\cdot|\\div)[ \t\u00a0]*"
-    rf"(?:[{CURRENCY_CHARS}]|US\$|Rs\.?|TSh)?[ \t\u00a0]*"
+    rf"(?:[{CURRENCY_CHARS}]|US\$|Rs\.?|TSh)?[ \t\u00a0]*(?:{LETTER}{{1,12}}[ \t\u00a0]+)?"
 )
-# Between one equation's result and the next equation that starts from it ("= 9 eggs, 9 x 2").
+_RANGE_DASHES: Final = "–—‒~〜～"
+# Between one equation's result and the next equation that starts from it, in one paragraph:
+# "= 9 eggs, 9 x 2", "= 9 Eier. Dann 9 × 2", "= 9\n9 × 2".
 _CONTINUATION_RE: Final = re.compile(
-    r"[ \t\u00a0]*(?:[^\W\d_]{1,12}\.?[ \t\u00a0]*){0,2}[,;]?[ \t\u00a0]*"
-    r"(?:[^\W\d_]{1,8}[ \t\u00a0]+)?[$€£¥₹]?"
+    rf"[ \t\u00a0]*(?:{LETTER}{{1,15}}\.?[ \t\u00a0]*){{0,2}}[,;.:、。]?[ \t\u00a0]*\n?[ \t\u00a0]*"
+    rf"(?:{LETTER}{{1,12}}[ \t\u00a0,]*){{0,2}}[$€£¥₹]?"
 )
 # Conversion factors between units of one quantity (2 hours, or 120 minutes).
 _CONVERSIONS: Final = frozenset(
     Fraction(f) for f in (7, 10, 12, 24, 52, 60, 100, 365, 1000, 1024, 1440, 3600, 10**6)
 )
-_UNIT_WORD_RE: Final = re.compile(r"[ \t\u00a0]*([^\W\d_]{1,20})")
+_UNIT_AFTER_RE: Final = re.compile(rf"[ \t\u00a0]*({LETTER}{{1,20}})")
+_UNIT_BEFORE_RE: Final = re.compile(rf"({LETTER}{{1,20}})[ \t\u00a0]*$")
 _CHECK_WINDOW: Final = 200  # how far after "Wait," a re-check word is looked for
 _ROUNDED_PLACES: Final = 2  # "about 0.33" restates a rounded exact value; "about 15" estimates
 
@@ -206,7 +211,7 @@ class _Reader:
             if op in ("=", "≈"):  # only what follows the last "=" is the answer
                 result, items, ranged, equated = last, [nums[last].value], False, True
                 continue
-            ranged = ranged or op in ("~", "-")
+            ranged = ranged or op == "~" or (op == "-" and self._range_dash(link))
             items += ["×" if op in ("x", "*", "·", "\\times", "\\cdot") else
                       "÷" if op in ("/", "\\div") else op, nums[last].value]  # fmt: skip
         value: Fraction | None = nums[result].value
@@ -217,19 +222,37 @@ class _Reader:
         assert value is not None
         return value, nums[result].start, last, None, equated
 
-    def _unit_after(self, pos: int) -> str | None:
-        m = _UNIT_WORD_RE.match(self.norm, pos)
-        return m.group(1).lower() if m else None
+    def _range_dash(self, link: re.Match[str]) -> bool:
+        """An en dash or tilde ("2–3") is a range, a minus sign ("10 − 4") is not; a hyphen is a
+        range only when glued to both numbers ("2-3"), as "10 - 4" subtracts."""
+        original = self.text[link.start("op")]
+        if original in _RANGE_DASHES:
+            return True
+        return original == "-" and link.group(0) == "-"
+
+    def _unit(self, idx: int) -> str | None:
+        """The unit word after a number ("2 hours"), or before it in Swahili order ("saa 2")."""
+        num = self.nums[idx]
+        after = _UNIT_AFTER_RE.match(self.norm, num.end)
+        if after is not None:
+            return after.group(1).lower()
+        before = _UNIT_BEFORE_RE.search(self.norm, max(0, num.start - 24), num.start)
+        return before.group(1).lower() if before is not None else None
 
     def _is_conversion(self, a: int, b: int) -> bool:
         """nums[a] and nums[b] state one quantity in two units ("2 hours, or 120 minutes")."""
         va, vb = abs(self.nums[a].value), abs(self.nums[b].value)
         if va == 0 or vb == 0:
             return False
-        unit_a, unit_b = self._unit_after(self.nums[a].end), self._unit_after(self.nums[b].end)
+        unit_a, unit_b = self._unit(a), self._unit(b)
         if unit_a is None or unit_b is None or unit_a == unit_b:
             return False
         return max(va, vb) / min(va, vb) in _CONVERSIONS
+
+    def restates(self, a: int, b: int) -> bool:
+        """nums[b] restates nums[a] in another unit ("36 Äpfel, also 3 Dutzend")."""
+        link = RESTATE_LINK_RE.fullmatch(self.norm, self.nums[a].end, self.nums[b].start)
+        return link is not None and self._is_conversion(a, b)
 
     def alternative_to(self, a: int, b: int) -> str | None:
         """Why nums[a] and nums[b] (adjacent, same sentence) are not one answer, if they are not."""
@@ -271,12 +294,16 @@ class _Reader:
         """The answer a phrase commits to when a value directly follows it (nums[idx])."""
         nums, norm = self.nums, self.norm
         value, start, last, error, equated = self.follow_chain(idx)
-        sentence_end = self.sentence_end(nums[last].end)
-        # "= 9 eggs, 9 x 2 = $18": the next equation of the same sentence starts from the result
-        while equated and last + 1 < len(nums) and nums[last + 1].start < sentence_end:
+        paragraph_end = self.paragraph_end(nums[last].end)
+        # "= 9 eggs, 9 x 2 = $18": the next equation of the paragraph starts from the result
+        # (a check "Probe: 65 + 7 = 72" does too, and is no continuation)
+        while equated and last + 1 < len(nums) and nums[last + 1].start < paragraph_end:
             nxt = last + 1
-            if nums[nxt].value != value or not _CONTINUATION_RE.fullmatch(
-                norm, nums[last].end, nums[nxt].start
+            link = _CONTINUATION_RE.fullmatch(norm, nums[last].end, nums[nxt].start)
+            if (
+                nums[nxt].value != value
+                or link is None
+                or VERIFICATION_RE.search(norm, nums[last].end, nums[nxt].start) is not None
             ):
                 break
             v2, s2, l2, e2, eq2 = self.follow_chain(nxt)
@@ -287,6 +314,7 @@ class _Reader:
         raw = self.raw(start, end)
         if error is not None:
             return _Outcome(None, raw, method, end, error)
+        sentence_end = self.sentence_end(end)
         followed = last + 1 < len(nums) and nums[last + 1].start < sentence_end
         if followed and self.alternative_to(last, last + 1) is not None:
             return _Outcome(None, raw, method, end, AMBIGUOUS)
@@ -324,6 +352,8 @@ class _Reader:
             return _Outcome(None, None, "none", hi, REFUSAL)
         if at_end and "?" in norm[num.end : hi] and CLARIFY_RE.search(norm, num.end, hi):
             return _Outcome(None, None, "none", hi, AMBIGUOUS)  # hands the choice back
+        if last > i and self.nums[last - 1].start >= sentence and self.restates(last - 1, last):
+            last, num = last - 1, self.nums[last - 1]  # the statement, not its restatement
         if last > i and self.nums[last - 1].start >= sentence:
             prev = self.nums[last - 1]
             if self.alternative_to(last - 1, last) is not None:
@@ -430,18 +460,22 @@ class _Reader:
 
         "No, that is wrong ...", "I forgot ...": the last number after it is the answer. "Wait,
         ..." corrects only when it is no re-check ("Wait, let me verify: 48 / 4 = 12. Yes.") and
-        reaches another value. A correction word with no number after it ("I hope I made no
-        mistake!") leaves the answer as it was.
+        reaches another value. A correction with no number after it leaves the answer as it was.
         """
         norm = self.norm
-        strong = STRONG_CORRECTION_RE.search(norm, committed.end)
-        weak = None
-        for m in WEAK_CORRECTION_RE.finditer(norm, committed.end):
+        admission = ADMISSION_RE.search(norm, committed.end)
+        strong: re.Match[str] | None = admission
+        weak: re.Match[str] | None = None
+        for m in CORRECTION_OPENER_RE.finditer(norm, committed.end):
             if strong is not None and m.start() > strong.start():
                 break
+            if m.group("strong"):
+                strong = m
+                break
             window_end = min(self.sentence_end(m.end()), m.end() + _CHECK_WINDOW)
-            if VERIFICATION_RE.search(norm, m.start(), window_end) is None:
+            if weak is None and VERIFICATION_RE.search(norm, m.start(), window_end) is None:
                 weak = m
+            if weak is not None and admission is None:
                 break
         if strong is None and weak is None:
             return committed

@@ -11,6 +11,7 @@ import functools
 import re
 from typing import Final
 
+from service.scoring.answers.normalize import LETTER
 from service.scoring.answers.numbers import CURRENCY_CHARS
 
 _BOLD: Final = r"(?:\s*\*\*)?"
@@ -48,16 +49,19 @@ PHRASE_RES: Final[tuple[re.Pattern[str], ...]] = tuple(
 )
 HASH_PATTERN: Final = PHRASE_RES[-1]
 COLON_CONNECTORS: Final = frozenset((":", "=", "—", "-", "ঃ", ""))
-# "this answer is correct", "cette réponse est fausse": a phrase about an answer, not one.
+# "this answer is correct", "a common wrong answer is 16", "cette réponse est fausse": a phrase
+# about an answer, not one.
 NOT_AN_ANSWER_BEFORE_RE: Final = re.compile(
-    r"(?:(?<!\w)(?:this|that|my|your|his|her|our|their|each|every|an|no|which|whose|diese|jede"
-    r"|meine|keine|cette|chaque|ma|une|aucune|esta|esa|cada|mi|una|ninguna|этот|каждый|мой)"
-    r"\s+(?:final\s+|richtige\s+)?)$",
+    r"(?:(?<!\w)(?:this|that|my|your|his|her|our|their|each|every|an|no|which|whose|wrong"
+    r"|incorrect|common|possible|tempting|naive|diese|jede|meine|keine|falsche|cette|chaque|ma|une"
+    r"|aucune|mauvaise|fausse|esta|esa|cada|mi|una|ninguna|этот|каждый|мой|неверный"
+    r"|неправильный)\s+(?:final\s+|richtige\s+)?)$|(?:错误的?|錯誤的?|間違った|違う)$",
     re.IGNORECASE,
 )
 
 _SP: Final = r"[ \t\u00a0]*"
-_WORD: Final = r"[^\W\d_]{1,15}\.?"
+_WORD: Final = rf"{LETTER}{{1,15}}\.?"
+_NOT_LETTER: Final = rf"(?!{LETTER})"
 _CUR: Final = rf"(?:[{CURRENCY_CHARS}]|US\$|Rs\.?|TSh|Sh\.?)"
 
 # --- hedges: a choice between two values -----------------------------------------------------
@@ -104,8 +108,8 @@ APPROX_BEFORE_RE: Final = re.compile(
     r"(?:(?<!\w)(?:about|approximately|approx\.|around|roughly|nearly|almost|circa|ca\.|etwa"
     r"|ungefähr|rund|fast|aproximadamente|alrededor\s+de|unos|unas|casi|cerca\s+de|environ"
     r"|à\s+peu\s+près|presque|около|примерно|приблизительно|почти|порядка|takriban|প্রায়"
-    r"|আনুমানিক|মোটামুটি|సుమారు|సుమారుగా|దాదాపు|ประมาณ|เกือบ)"
-    r"|(?<![予節契要节预預签簽])[約约]|およそ|だいたい|大体|ほぼ|大约|大約|大概|≈|~)"
+    r"|আনুমানিক|মোটামুটি|సుమారు|సుమారుగా|దాదాపు)"
+    r"|ประมาณ|เกือบ|(?<![予節契要节预預签簽])[約约]|およそ|だいたい|大体|ほぼ|大约|大約|大概|≈|~)"
     rf"{_SP}(?:{_WORD}{_SP})?(?:{_CUR}{_SP})?$",
     re.IGNORECASE,
 )
@@ -120,7 +124,7 @@ def hedge_link_re(lang: str) -> re.Pattern[str]:
     """Text between two numbers that offers them as alternatives ("2 or 3", "15 o 16")."""
     words = _OR_WORDS + _OR_BY_LANG.get(lang, "")
     return re.compile(
-        rf"[ \t\u00a0,]*(?:{_WORD}[ \t\u00a0,]*)?(?:either{_SP})?(?:{words})(?!\w){_SP}"
+        rf"[ \t\u00a0,]*(?:{_WORD}[ \t\u00a0,]*)?(?:either{_SP})?(?:{words}){_NOT_LETTER}{_SP}"
         rf"(?:{_WORD}{_SP})?(?:{_CUR}{_SP})?",
         re.IGNORECASE,
     )
@@ -131,35 +135,59 @@ def range_link_re(lang: str) -> re.Pattern[str]:
     """Text between the two ends of a range ("20 to 25", "20 до 25", "3 à 4")."""
     words = _TO_WORDS + _TO_BY_LANG.get(lang, "")
     return re.compile(
-        rf"{_SP}(?:{_WORD}{_SP})?(?:{words})(?![^\W\d_]){_SP}(?:{_CUR}{_SP})?", re.IGNORECASE
+        rf"{_SP}(?:{_WORD}{_SP})?(?:{words}){_NOT_LETTER}{_SP}(?:{_CUR}{_SP})?", re.IGNORECASE
     )
 
 
+# "2 hours, or 120 minutes", "36 Äpfel, also 3 Dutzend", "12 (1 dozen)": the same quantity
+# again, in another unit (the caller checks the units and the conversion factor).
+_RESTATE_WORDS: Final = (
+    r"i\.\s?e\.|that\s+is|which\s+is|also|d\.\s?h\.|das\s+hei(?:ß|ss)t|sprich|o\s+sea|es\s+decir"
+    r"|esto\s+es|soit|c'est-à-dire|c\.-à-d\.|то\s+есть|т\.\s?е\.|yaani|ambayo\s+ni|অর্থাৎ|মানে"
+    r"|అంటే|คือ|つまり|すなわち|即|也就是说|也就是|\(|=|" + _OR_WORDS
+)
+RESTATE_LINK_RE: Final = re.compile(
+    rf"[ \t\u00a0,]*(?:{_WORD}[ \t\u00a0,]*)?(?:{_RESTATE_WORDS}){_NOT_LETTER}[ \t\u00a0,]*"
+    rf"(?:{_WORD}{_SP})?(?:{_CUR}{_SP})?",
+    re.IGNORECASE,
+)
+
 AND_LINK_RE: Final = re.compile(
-    rf"{_SP}(?:{_WORD}{_SP})?(?:{_AND_WORDS})(?![^\W\d_]){_SP}(?:{_CUR}{_SP})?", re.IGNORECASE
+    rf"{_SP}(?:{_WORD}{_SP})?(?:{_AND_WORDS}){_NOT_LETTER}{_SP}(?:{_CUR}{_SP})?", re.IGNORECASE
 )
 
 # --- corrections after a committed answer ------------------------------------------------------
-# Strong: the writer says the answer was wrong. Weak: a pause that may or may not correct.
-STRONG_CORRECTION_RE: Final = re.compile(
-    r"(?<!\w)(?:wrong|mistake|mistaken|incorrect|i\s+forgot|forgot\s+(?:to|about|the)|misread"
-    r"|miscalculated|miscounted|oops|correction|let\s+me\s+correct|not\s+(?:right|correct)"
-    r"|falsch|fehler|vergessen|verrechnet|korrigier\w*|stimmt\s+nicht|me\s+equivoqué|equivocad[oa]"
-    r"|incorrect[oa]|olvidé|corrijo|corrección|erreur|faux|fausse|oublié|je\s+me\s+suis\s+tromp[ée]e?"
-    r"|corrigeons|ошибк\w*|ошибся|ошиблась|неверно|неправильно|забыл[аи]?|исправ\w*|хотя\s+нет"
-    r"|nimekosea|kosa|makosa|nilisahau|nimesahau|si\s+sahihi|ভুল|ভূল|ভুলে|తప్పు|పొరపాటు"
-    r"|మర్చిపోయ\w*)(?!\w)"
-    r"|(?:^|(?<=[.!?。\n])|(?<=[.!?。]\s))[ \t*]*(?:no|nope|nein|non|нет|hapana|না|కాదు|లేదు)"
-    r"[ \t]*[,.!—–-]"
-    r"|ผิด|ลืม|ไม่ถูก|ไม่ใช่|間違|違います|違う|忘れ|訂正|いや、|(?<!不)错|(?<!不)錯|不对|不對|忘了"
-    r"|更正|纠正|糾正",
+# A correction opens a sentence ("Wait, ...", "No, that is wrong ...", "いや、...") or admits an
+# error in the first person ("I forgot ...", "ich habe ... vergessen", "我算错了"). Words like
+# "wrong" inside an explanation ("a common wrong answer is 16") are no correction.
+_SENTENCE_START: Final = (
+    r"(?:^|(?<=[.!?。\n])|(?<=[.!?。\n][ \t])|(?<=[.!?。\n][ \t]{2}))[ \t*_>#-]*"
+)
+_STRONG_OPENERS: Final = (
+    r"no|nope|nein|non|нет|хотя\s+нет|hapana|না|కాదు|లేదు|oops|whoops|correction|korrektur"
+    r"|corrección|correction|исправление|ไม่ใช่|いや|いいえ|不对|不對|不是|错了|錯了"
+)
+_WEAK_OPENERS: Final = (
+    r"wait|oh\s+wait|hold\s+on|hmm+|actually|on\s+second\s+thought|re-?reading|moment|warte"
+    r"|halt|eigentlich|espera|un\s+momento|en\s+realidad|attends|attendez|en\s+fait|подожди(?:те)?"
+    r"|стоп|хм+|на\s+самом\s+деле|subiri|ngoja|kwa\s+kweli|দাঁড়াও|অপেক্ষা|আসলে|ఆగండి|ఆగు"
+    r"|నిజానికి|เดี๋ยว|ที่จริง|待って|ちょっと待|実は|等等|等一下|其实|其實"
+)
+CORRECTION_OPENER_RE: Final = re.compile(
+    # "No, ..." needs its comma ("No more boxes are needed" corrects nothing)
+    rf"{_SENTENCE_START}(?:(?P<strong>{_STRONG_OPENERS})(?=[ \t]*[,.!:;—–\-、，。])"
+    rf"|(?P<weak>{_WEAK_OPENERS})(?=[ \t]*[,.!:;—–\-、，。]|[ \t]+{LETTER}|{LETTER}))",
     re.IGNORECASE,
 )
-WEAK_CORRECTION_RE: Final = re.compile(
-    r"(?<!\w)(?:wait|hold\s+on|hmm+|actually|on\s+second\s+thought|re-?reading|moment|warte"
-    r"|eigentlich|espera|un\s+momento|en\s+realidad|attends|attendez|en\s+fait|подожди(?:те)?"
-    r"|стоп|на\s+самом\s+деле|subiri|ngoja|kwa\s+kweli|দাঁড়াও|অপেক্ষা|আসলে|ఆగండి|ఆగు|నిజానికి)"
-    r"(?!\w)|เดี๋ยว|ที่จริง|待って|ちょっと待|実は|等等|等一下|其实|其實",
+ADMISSION_RE: Final = re.compile(
+    r"(?<!\w)(?:i\s+(?:forgot|made\s+(?:a|an)\s+(?:mistake|error)|miscalculated|misread"
+    r"|miscounted|was\s+wrong|got\s+it\s+wrong)|my\s+mistake|(?:that|this)(?:'s|\s+is|\s+was)"
+    r"\s+(?:wrong|incorrect|not\s+right)|let\s+me\s+correct|ich\s+habe\s+(?:\w+\s+){0,4}vergessen"
+    r"|ich\s+habe\s+mich\s+(?:verrechnet|geirrt)|das\s+ist\s+falsch|falsch\s+gerechnet"
+    r"|me\s+equivoqué|me\s+olvidé|olvidé|está\s+mal|eso\s+es\s+incorrecto|je\s+me\s+suis\s+tromp"
+    r"|j'ai\s+oublié|c'est\s+faux|я\s+(?:ошибся|ошиблась|забыл|забыла)|это\s+неверно"
+    r"|nimekosea|nilisahau|nimesahau|ভুল\s+(?:হয়েছে|করেছি)|తప్పు\s+చేశాను|పొరపాటు)"
+    r"|ผิดแล้ว|ลืม|間違え|間違い|忘れて|算错|算錯|搞错|搞錯|忘了",
     re.IGNORECASE,
 )
 VERIFICATION_RE: Final = re.compile(
@@ -226,4 +254,7 @@ TRAILING_OK_RE: Final = re.compile(
 CJK_CONNECTIVE_RE: Final = re.compile(
     r"再|加上|和|与|與|及|又|还|還|并|並|然后|然後|但|如果|所以|から|ので|けど|そして|また"
 )
-THAI_PARTICLES: Final = frozenset(("ค่ะ", "ครับ", "คะ", "นะ", "จ้ะ", "จ้า", "เลย", "ด้วย", "ถ้วน"))
+# A Thai chunk that opens with these continues the arithmetic: a new clause, cut off.
+THAI_CONTINUATION_RE: Final = re.compile(
+    r"(?:รวม|กับ|และ|บวก|ลบ|คูณ|หาร|แล้ว|จากนั้น|ต่อ|อีก|ดังนั้น|เพราะ|ถ้า|แต่)"
+)

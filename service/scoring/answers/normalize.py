@@ -41,6 +41,23 @@ def _build_char_map() -> Mapping[int, str]:
 
 CHAR_MAP: Final = _build_char_map()
 
+
+def _mark_ranges() -> str:
+    """A regex class body of every combining mark (Mn, Mc, Me) in the BMP."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x300, 0x10000):
+        if unicodedata.category(chr(cp)).startswith("M"):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges)
+
+
+# A letter of any script. Indic and Thai vowel signs and viramas are combining marks, which
+# `\w` does not match: "ডিম" or "ตะกร้า" would otherwise be cut into pieces.
+LETTER: Final = rf"(?:[^\W\d_]|[{_mark_ranges()}])"
+
 # GSM8K calculator annotations and MGSM's few-shot "Step-by-Step Answer:" headers contain
 # numbers / answer words that are not the final answer; they are blanked (same length).
 _CALC_RE: Final = re.compile(r"<<[^<>\n]{0,200}>>")
