@@ -142,10 +142,10 @@ _ROUNDED_PLACES: Final = 2  # "about 0.33" restates a rounded exact value; "abou
 class _Reader:
     """One visible text, normalised and lexed once; every reading is a bounded slice of it."""
 
-    def __init__(self, text: str, style: Style) -> None:
+    def __init__(self, text: str, norm: str, style: Style) -> None:
         self.text = text
         self.style = style
-        self.norm = normalize(text)
+        self.norm = norm
         self.nums = scan(self.norm, style)
         self.starts = [n.start for n in self.nums]
         self.sentence_ends = [m.end() for m in SENTENCE_END_RE.finditer(self.norm)]
@@ -251,7 +251,10 @@ class _Reader:
 
     def restates(self, a: int, b: int) -> bool:
         """nums[b] restates nums[a] in another unit ("36 Äpfel, also 3 Dutzend")."""
-        link = RESTATE_LINK_RE.fullmatch(self.norm, self.nums[a].end, self.nums[b].start)
+        lo, hi = self.nums[a].end, self.nums[b].start
+        link = RESTATE_LINK_RE.fullmatch(self.norm, lo, hi) or hedge_link_re(
+            self.style.lang
+        ).fullmatch(self.norm, lo, hi)
         return link is not None and self._is_conversion(a, b)
 
     def alternative_to(self, a: int, b: int) -> str | None:
@@ -405,10 +408,13 @@ class _Reader:
             words = self._number_words(ws)
             if words is not None:
                 return _Outcome(words[0], self.raw(ws, words[1]), marker.kind, words[1])
-        if i < j and self._direct_gap(norm[after:first_start]):
+        gap = norm[after:first_start]
+        if i < j and self._direct_gap(gap):
             if marker.kind == "hash" and not self._hash_line_ok(i):
                 return None
-            return self.commit(i, after, marker.kind)
+            # "Antwort: Sie hat 3 Äpfel und 5 Birnen, zusammen 8": words, then working
+            if _LETTER_RE.search(gap) is None or not self._sentence_goes_on(i):
+                return self.commit(i, after, marker.kind)
         if marker.kind == "hash":
             return None
         if marker.colon or ":" in norm[after:first_start]:
@@ -421,6 +427,17 @@ class _Reader:
             return None
         outcome = self.fallback(after, scope, marker.kind, fallback=False)
         return None if outcome.error == NO_NUMBER else outcome
+
+    def _sentence_goes_on(self, idx: int) -> bool:
+        """More numbers follow nums[idx] in its sentence, and they do not restate it."""
+        _value, _start, last, _error, _equated = self.follow_chain(idx)
+        nxt = last + 1
+        if nxt >= len(self.nums) or self.nums[nxt].start >= self.sentence_end(self.nums[last].end):
+            return False
+        gap_lo, gap_hi = self.nums[last].end, self.nums[nxt].start
+        if RESTATE_LINK_RE.fullmatch(self.norm, gap_lo, gap_hi):
+            return False  # "lita 12, yaani chupa 8 ...": an elaboration of the value
+        return self.alternative_to(last, nxt) is None
 
     def _number_words(self, pos: int) -> tuple[Fraction, int] | None:
         cjk = CJK_NUMBER_RE.match(self.norm, pos)
@@ -533,7 +550,7 @@ def extract_final_answer(
         return ExtractedAnswer(None, None, "none", False, UNCLOSED_REASONING)
     if not split.visible:
         return ExtractedAnswer(None, None, "none", False, REASONING_ONLY)
-    reader = _Reader(split.visible, style)
-    if has_repetition_loop(reader.norm):
+    norm = normalize(split.visible)
+    if has_repetition_loop(norm):
         return ExtractedAnswer(None, None, "none", False, REPETITION_LOOP)
-    return _to_answer(reader.read())
+    return _to_answer(_Reader(split.visible, norm, style).read())

@@ -79,8 +79,9 @@ _OR_BY_LANG: Final = {
 }
 # Hedge words strong enough to count anywhere between two numbers of the final sentence.
 STRONG_HEDGE_RE: Final = re.compile(
-    r"(?<!\w)(?:otherwise|sonst|andernfalls|sinon|de\s+lo\s+contrario|si\s+no|иначе|vinginevyo"
-    r"|নাহলে|নইলে|లేకపోతే|มิฉะนั้น)(?!\w)|否则|否則|そうでなければ",
+    r"(?<!\w)(?:otherwise|if\s+not|sonst|andernfalls|wenn\s+nicht|sinon|de\s+lo\s+contrario"
+    r"|si\s+no|иначе|если\s+нет|vinginevyo|kama\s+sivyo|নাহলে|নইলে|లేకపోతే)(?!\w)"
+    r"|มิฉะนั้น|ถ้าไม่|否则|否則|不然|そうでなければ|でなければ",
     re.IGNORECASE,
 )
 
@@ -106,7 +107,7 @@ CHANGE_VERB_RE: Final = re.compile(
 # --- approximations: "about 15", "约 15", "15 左右" ----------------------------------------
 APPROX_BEFORE_RE: Final = re.compile(
     r"(?:(?<!\w)(?:about|approximately|approx\.|around|roughly|nearly|almost|circa|ca\.|etwa"
-    r"|ungefähr|rund|fast|aproximadamente|alrededor\s+de|unos|unas|casi|cerca\s+de|environ"
+    r"|ungefähr|rund|aproximadamente|alrededor\s+de|unos|unas|casi|cerca\s+de|environ"
     r"|à\s+peu\s+près|presque|около|примерно|приблизительно|почти|порядка|takriban|প্রায়"
     r"|আনুমানিক|মোটামুটি|సుమారు|సుమారుగా|దాదాపు)"
     r"|ประมาณ|เกือบ|(?<![予節契要节预預签簽])[約约]|およそ|だいたい|大体|ほぼ|大约|大約|大概|≈|~)"
