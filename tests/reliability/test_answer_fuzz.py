@@ -122,7 +122,7 @@ def _timed(fn: object, *args: object, **kwargs: object) -> float:
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(answer_texts(), st.sampled_from(MGSM_LANGUAGES))
+@given(text=answer_texts(), lang=st.sampled_from(MGSM_LANGUAGES))
 def test_extraction_never_fails_on_generated_inputs(
     text: str, lang: str, figures: dict[str, str]
 ) -> None:
