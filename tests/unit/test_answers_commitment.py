@@ -99,6 +99,22 @@ def test_direct_answer_is_not_overridden_by_later_working(lang: str, text: str) 
     assert (got.value, got.method, got.fallback) == ("65", "phrase", False)
 
 
+@pytest.mark.parametrize(
+    ("lang", "text", "expected"),
+    [
+        ("en", "Answer: Janet makes $18 per day from 9 eggs.", "18"),
+        ("en", "Answer: she has 27 marbles, 9 more than Tom.", "27"),
+        ("de", "Antwort: Sie verdient 18 $ mit 9 Eiern.", "18"),
+        ("sw", "Jibu: abiria 45, kwenye viti 60.", "45"),
+        ("ru", "Ответ: Джанет зарабатывает 18 долларов в день на 9 яйцах.", "18"),
+    ],
+)
+def test_words_then_a_value_commit_when_no_result_follows(
+    lang: str, text: str, expected: str
+) -> None:
+    assert read(text, lang) == (expected, None)
+
+
 def test_explanation_about_an_answer_is_no_new_answer() -> None:
     text = "The answer is 18.\n\nA common wrong answer is 16, from forgetting the 4 muffins."
     assert read(text, "en") == ("18", None)
@@ -144,6 +160,7 @@ def test_explicit_self_correction_wins(lang: str, text: str) -> None:
         ("ja", "答えは48個です。待って、確認します：48 ÷ 4 = 12。正しいです。"),
         ("zh", "答案是48。等等，检查一下：48 ÷ 4 = 12，正确。"),
         ("en", "The answer is 48. No more boxes are needed, since 12 fit in each of the 4."),
+        ("en", "The answer is 48.\n\nNo, she does not need the 4 spare boxes for that."),
     ],
 )
 def test_recheck_or_chatter_after_the_answer_is_no_correction(lang: str, text: str) -> None:
@@ -255,6 +272,21 @@ def test_a_range_is_a_format_error(lang: str, text: str) -> None:
 )
 def test_an_estimate_is_a_format_error(lang: str, text: str) -> None:
     assert read(text, lang) == (None, "ambiguous_answer")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The answer is 10 - 4.", ("6", None)),  # a spaced hyphen from a larger number subtracts
+        ("The answer is 10 − 4 = 6.", ("6", None)),
+        ("The answer is 2 − 3.", ("-1", None)),  # a minus sign always subtracts
+        ("The answer is 15 - 20 minutes.", (None, "ambiguous_answer")),  # smaller to larger
+        ("The answer is 15-20 minutes.", (None, "ambiguous_answer")),
+        ("The answer is 15–20 minutes.", (None, "ambiguous_answer")),  # en dash
+    ],
+)
+def test_dashes_subtract_or_span(text: str, expected: tuple[str | None, str | None]) -> None:
+    assert read(text, "en") == expected
 
 
 def test_a_rounded_exact_value_is_no_estimate() -> None:

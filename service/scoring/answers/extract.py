@@ -45,14 +45,17 @@ from service.scoring.answers.lexicon import (
     COLON_CONNECTORS,
     CORRECTION_OPENER_RE,
     DANGLING_CHARS,
+    ERROR_WORD_RE,
     HASH_PATTERN,
     INABILITY_RE,
     NOT_AN_ANSWER_BEFORE_RE,
     PHRASE_RES,
     RESTATE_LINK_RE,
+    RESULT_CUE_RE,
     STRONG_HEDGE_RE,
     TRAILING_CLOSERS,
     VERIFICATION_RE,
+    WEAK_OPENER_RE,
     hedge_link_re,
     range_link_re,
 )
@@ -214,6 +217,12 @@ class _Reader:
             ranged = ranged or op == "~" or (op == "-" and self._range_dash(link))
             items += ["×" if op in ("x", "*", "·", "\\times", "\\cdot") else
                       "÷" if op in ("/", "\\div") else op, nums[last].value]  # fmt: skip
+        # "15 - 20 minutes": a spaced hyphen between a smaller and a larger number is a range
+        if len(items) == 3 and items[1] == "-":
+            a, b = items[0], items[2]
+            hyphen = self.text[nums[result].end : nums[last].start].strip() == "-"
+            if hyphen and isinstance(a, Fraction) and isinstance(b, Fraction) and a < b:
+                ranged = True
         value: Fraction | None = nums[result].value
         if len(items) > 1:
             value = None if ranged else Expr(items).parse()
@@ -224,7 +233,7 @@ class _Reader:
 
     def _range_dash(self, link: re.Match[str]) -> bool:
         """An en dash or tilde ("2–3") is a range, a minus sign ("10 − 4") is not; a hyphen is a
-        range only when glued to both numbers ("2-3"), as "10 - 4" subtracts."""
+        range when glued to both numbers ("2-3"); a spaced one is judged by the values."""
         original = self.text[link.start("op")]
         if original in _RANGE_DASHES:
             return True
@@ -412,21 +421,37 @@ class _Reader:
         if i < j and self._direct_gap(gap):
             if marker.kind == "hash" and not self._hash_line_ok(i):
                 return None
-            # "Antwort: Sie hat 3 Äpfel und 5 Birnen, zusammen 8": words, then working
+            # "Antwort: Sie hat 3 Äpfel und 5 Birnen, zusammen 8": words, then working whose
+            # result is marked as one; "Answer: Janet makes $18 from 9 eggs" commits to 18
             if _LETTER_RE.search(gap) is None or not self._sentence_goes_on(i):
                 return self.commit(i, after, marker.kind)
+            scope = self._scope(marker, after, ws, first_start, hi)
+            working = self.fallback(after, scope, marker.kind, fallback=False)
+            if working.value is None or not self._marked_result(working.end):
+                return self.commit(i, after, marker.kind)
+            return working
         if marker.kind == "hash":
             return None
-        if marker.colon or ":" in norm[after:first_start]:
-            # "Answer: First, 5 × 12 = 60 ..." introduces working: its result is the answer
-            scope = min(self.paragraph_end(ws), hi)
-        else:
-            # "The answer is that she has 8 apples": the sentence holds it, if anything
-            scope = min(self.sentence_end(after), hi)
+        scope = self._scope(marker, after, ws, first_start, hi)
         if self.num_range(after, scope)[0] == self.num_range(after, scope)[1]:
             return None
         outcome = self.fallback(after, scope, marker.kind, fallback=False)
         return None if outcome.error == NO_NUMBER else outcome
+
+    def _scope(self, marker: _Marker, after: int, ws: int, first: int, hi: int) -> int:
+        """Where the working a phrase introduces ends (`first`: its first number's start)."""
+        if marker.colon or ":" in self.norm[after:first]:
+            # "Answer: First, 5 × 12 = 60 ..." introduces working: its result is the answer
+            return min(self.paragraph_end(ws), hi)
+        # "The answer is that she has 8 apples": the sentence holds it, if anything
+        return min(self.sentence_end(after), hi)
+
+    def _marked_result(self, end: int) -> bool:
+        """The number ending at `end` is introduced as a result ("=", "so", "in total", "一共")."""
+        k = bisect.bisect_left(self.starts, end) - 1  # numbers never overlap
+        num = self.nums[k]
+        lo = max(self.nums[k - 1].end if k > 0 else 0, num.start - 30)
+        return RESULT_CUE_RE.search(self.norm, lo, num.start) is not None
 
     def _sentence_goes_on(self, idx: int) -> bool:
         """More numbers follow nums[idx] in its sentence, and they do not restate it."""
@@ -486,10 +511,16 @@ class _Reader:
         for m in CORRECTION_OPENER_RE.finditer(norm, committed.end):
             if strong is not None and m.start() > strong.start():
                 break
+            window_end = min(self.sentence_end(m.end()), m.end() + _CHECK_WINDOW)
             if m.group("strong"):
                 strong = m
                 break
-            window_end = min(self.sentence_end(m.end()), m.end() + _CHECK_WINDOW)
+            if m.group("negation"):
+                paused = WEAK_OPENER_RE.search(norm, m.end(), window_end)
+                if paused is not None or ERROR_WORD_RE.search(norm, m.end(), window_end):
+                    strong = m
+                    break
+                continue
             if weak is None and VERIFICATION_RE.search(norm, m.start(), window_end) is None:
                 weak = m
             if weak is not None and admission is None:

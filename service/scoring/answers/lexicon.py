@@ -157,6 +157,16 @@ AND_LINK_RE: Final = re.compile(
     rf"{_SP}(?:{_WORD}{_SP})?(?:{_AND_WORDS}){_NOT_LETTER}{_SP}(?:{_CUR}{_SP})?", re.IGNORECASE
 )
 
+# Words that mark a number as the result of working ("..., zusammen also 8", "... earns $18").
+RESULT_CUE_RE: Final = re.compile(
+    r"[=≈]|(?<!\w)(?:so|thus|hence|total|totals|altogether|overall|in\s+all|makes?|earns?|gets?"
+    r"|equals?|gives?|leaves?|remain(?:s|ing)?|zusammen|insgesamt|also|macht|bleiben|ergibt"
+    r"|en\s+total|au\s+total|en\s+tout|soit|donc|así\s+que|quedan|всего|итого|значит|остаётся"
+    r"|остается|jumla|hivyo|kwa\s+hiyo|মোট|তাই|మొత్తం|కాబట్టి)(?!\w)"
+    r"|รวม|ทั้งหมด|ดังนั้น|合わせて|全部で|合計|一共|总共|共|所以|得",
+    re.IGNORECASE,
+)
+
 # --- corrections after a committed answer ------------------------------------------------------
 # A correction opens a sentence ("Wait, ...", "No, that is wrong ...", "いや、...") or admits an
 # error in the first person ("I forgot ...", "ich habe ... vergessen", "我算错了"). Words like
@@ -165,9 +175,11 @@ _SENTENCE_START: Final = (
     r"(?:^|(?<=[.!?。\n])|(?<=[.!?。\n][ \t])|(?<=[.!?。\n][ \t]{2}))[ \t*_>#-]*"
 )
 _STRONG_OPENERS: Final = (
-    r"no|nope|nein|non|нет|хотя\s+нет|hapana|না|కాదు|లేదు|oops|whoops|correction|korrektur"
-    r"|corrección|correction|исправление|ไม่ใช่|いや|いいえ|不对|不對|不是|错了|錯了"
+    r"oops|whoops|correction|korrektur|corrección|исправление|хотя\s+нет|不对|不對|错了|錯了"
 )
+# A bare "No," corrects only with an error word or a pause near it ("No, that is wrong", "いや、
+# 待って"); "No, she does not sell the 4 muffins" explains.
+_NEGATION_OPENERS: Final = r"no|nope|nein|non|нет|hapana|না|కాదు|లేదు|ไม่ใช่|いや|いいえ|不是"
 _WEAK_OPENERS: Final = (
     r"wait|oh\s+wait|hold\s+on|hmm+|actually|on\s+second\s+thought|re-?reading|moment|warte"
     r"|halt|eigentlich|espera|un\s+momento|en\s+realidad|attends|attendez|en\s+fait|подожди(?:те)?"
@@ -177,7 +189,15 @@ _WEAK_OPENERS: Final = (
 CORRECTION_OPENER_RE: Final = re.compile(
     # "No, ..." needs its comma ("No more boxes are needed" corrects nothing)
     rf"{_SENTENCE_START}(?:(?P<strong>{_STRONG_OPENERS})(?=[ \t]*[,.!:;—–\-、，。])"
+    rf"|(?P<negation>{_NEGATION_OPENERS})(?=[ \t]*[,.!:;—–\-、，。])"
     rf"|(?P<weak>{_WEAK_OPENERS})(?=[ \t]*[,.!:;—–\-、，。]|[ \t]+{LETTER}|{LETTER}))",
+    re.IGNORECASE,
+)
+WEAK_OPENER_RE: Final = re.compile(rf"(?:{_WEAK_OPENERS})", re.IGNORECASE)  # anywhere
+ERROR_WORD_RE: Final = re.compile(
+    r"(?<!\w)(?:wrong|incorrect|mistake|error|falsch|fehler|faux|fausse|erreur|incorrect[oa]|mal"
+    r"|неверно|неправильно|ошибк\w*|kosa|makosa|si\s+sahihi)(?!\w)|ভুল|తప్పు|పొరపాటు|ผิด|間違|違う"
+    r"|(?<!不)错|(?<!不)錯",
     re.IGNORECASE,
 )
 ADMISSION_RE: Final = re.compile(
