@@ -153,6 +153,8 @@ class _Reader:
         self.starts = [n.start for n in self.nums]
         self.sentence_ends = [m.end() for m in SENTENCE_END_RE.finditer(self.norm)]
         self.paragraph_ends = [m.start() for m in _PARAGRAPH_RE.finditer(self.norm)]
+        # past this only closing markup follows ("**", "$", "\\]", spaces)
+        self.content_end = len(self.norm.rstrip(TRAILING_CLOSERS))
 
     # --- geometry ---------------------------------------------------------------------------
 
@@ -332,20 +334,17 @@ class _Reader:
             return _Outcome(None, raw, method, end, AMBIGUOUS)
         if self.approximate(last, lo):
             return _Outcome(None, raw, method, end, AMBIGUOUS)
-        rest = norm[end : end + 8].strip(TRAILING_CLOSERS)
+        rest = norm[end : self.content_end].strip() if self.content_end - end <= 8 else ""
         if (
-            rest
-            and len(rest) <= 2
-            and rest[-1] in DANGLING_CHARS
-            and not norm[end:].strip(TRAILING_CLOSERS)[2:].strip()
-        ):  # "The answer is 30 ×" at the very end
+            rest and len(rest) <= 2 and rest[-1] in DANGLING_CHARS
+        ):  # "The answer is 30 ×" at the end
             return _Outcome(None, raw, method, end, TRUNCATED)
         return _Outcome(value, raw, method, end)
 
     def fallback(self, lo: int, hi: int, method: AnswerMethod, *, fallback: bool) -> _Outcome:
         """The last number of norm[lo:hi], unless it is truncated, refused, hedged or estimated."""
         norm = self.norm
-        at_end = not norm[hi:].strip(TRAILING_CLOSERS)
+        at_end = hi >= self.content_end
         i, j = self.num_range(lo, hi)
         if i == j:
             if INABILITY_RE.search(norm, lo, hi) or APOLOGY_RE.search(norm, lo, hi):
@@ -406,7 +405,7 @@ class _Reader:
         """The answer an answer phrase gives (None: the phrase gives none, read earlier ones)."""
         norm, after = self.norm, marker.end
         if not norm[after:hi].strip(TRAILING_CLOSERS + ":"):
-            if not norm[hi:].strip(TRAILING_CLOSERS):  # "The answer is" at the very end
+            if hi >= self.content_end:  # "The answer is" at the very end
                 return _Outcome(None, None, marker.kind, hi, TRUNCATED)
             return None
         i, j = self.num_range(after, hi)
@@ -455,7 +454,7 @@ class _Reader:
 
     def _sentence_goes_on(self, idx: int) -> bool:
         """More numbers follow nums[idx] in its sentence, and they do not restate it."""
-        _value, _start, last, _error, _equated = self.follow_chain(idx)
+        last = self.follow_chain(idx)[2]
         nxt = last + 1
         if nxt >= len(self.nums) or self.nums[nxt].start >= self.sentence_end(self.nums[last].end):
             return False
@@ -475,8 +474,7 @@ class _Reader:
 
     def _hash_line_ok(self, idx: int) -> bool:
         """GSM8K "#### 18" ends its line; "#### Step 2: ..." / "#### 2. Total" are headings."""
-        value, _start, last, _error, _eq = self.follow_chain(idx)
-        del value
+        last = self.follow_chain(idx)[2]
         line_end = self.norm.find("\n", self.nums[last].end)
         rest = self.norm[self.nums[last].end : line_end if line_end != -1 else len(self.norm)]
         rest = rest.strip(TRAILING_CLOSERS)
