@@ -157,6 +157,8 @@ async def score_items(
                     item.lang,
                     pivot_response=item.pivot_response,
                     pivot_answer=item.pivot_answer,
+                    think_start=state.settings.think_start,
+                    think_end=state.settings.think_end,
                 )
             return out
 

@@ -85,6 +85,8 @@ async def answer_consistency(
                 pivot_answer=item.pivot_answer,
                 pivot_lang=item.pivot_lang,
                 rewards=rewards,
+                think_start=state.settings.think_start,
+                think_end=state.settings.think_end,
             )
             for item in items
         ]

@@ -49,7 +49,15 @@ async def rank(request: RankRequest, state: ServiceState = Depends(get_state)) -
     async def work() -> RankResponse:
         answers_future = loop.run_in_executor(
             state.cpu_executor,
-            lambda: [extract_final_answer(c.response, c.lang).value for c in candidates],
+            lambda: [
+                extract_final_answer(
+                    c.response,
+                    c.lang,
+                    think_start=state.settings.think_start,
+                    think_end=state.settings.think_end,
+                ).value
+                for c in candidates
+            ],
         )
         texts = [c.response for c in candidates] + (
             [request.reference] if request.reference else []
