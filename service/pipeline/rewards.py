@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from service.errors import InvalidInputError
 from service.pipeline.translate_compare import DEFAULT_MAX_LENGTH, translate_and_compare
-from service.scoring.answers import ConsistencyResult, score_consistency
+from service.scoring import bulk
+from service.scoring.answers import ConsistencyResult
+from service.scoring.bulk import GateVerdict
 from service.scoring.languages import check_languages
 from service.scoring.rewards import RewardSpec, combine
 from service.state import ServiceState
@@ -52,41 +55,22 @@ async def score_items(
 ) -> list[RewardOutput]:
     """Components, gate and final reward per item (same inputs, same outputs, whatever the batch)."""
     validate_inputs(spec, items)
-    loop = asyncio.get_running_loop()
     n = len(items)
     components: list[dict[str, float | None]] = [{} for _ in range(n)]
     translations: list[str | None] = [None] * n
 
-    async def gate_task() -> list[tuple[str, str | None, bool]]:
-        if not spec.gate:
-            return [("off", None, True)] * n
-        from service.scoring.fidelity import check_fidelity
-
-        def run() -> list[tuple[str, str | None, bool]]:
-            out: list[tuple[str, str | None, bool]] = []
-            for item in items:
-                verdict = check_fidelity(item.response, item.lang, reference=item.reference)
-                out.append((verdict.reason, verdict.detected_lang, verdict.passed))
-            return out
-
-        return await loop.run_in_executor(state.cpu_executor, run)
-
-    async def answer_task() -> list[ConsistencyResult] | None:
-        if not spec.uses("answer"):
-            return None
-
-        def run() -> list[ConsistencyResult]:
-            return [
-                score_consistency(
-                    item.response,
-                    item.lang,
-                    pivot_response=item.pivot_response,
-                    pivot_answer=item.pivot_answer,
-                )
+    async def rules_task() -> list[tuple[GateVerdict | None, ConsistencyResult | None]]:
+        """The gate and answer consistency: CPU-bound, one admission to the CPU pool."""
+        with_gate, with_answer = spec.gate, spec.uses("answer")
+        if not (with_gate or with_answer):
+            return [(None, None)] * n
+        return await state.cpu.run(
+            functools.partial(bulk.reward_rules, with_gate=with_gate, with_answer=with_answer),
+            [
+                (item.response, item.lang, item.reference, item.pivot_response, item.pivot_answer)
                 for item in items
-            ]
-
-        return await loop.run_in_executor(state.cpu_executor, run)
+            ],
+        )
 
     async def semantic_task() -> None:
         if not spec.uses("semantic"):
@@ -125,16 +109,15 @@ async def score_items(
             components[i]["translation"] = round(float(score), 6)
             translations[i] = text
 
-    gates, answers, _, _ = await asyncio.gather(
-        gate_task(), answer_task(), semantic_task(), translation_task()
-    )
+    rules, _, _ = await asyncio.gather(rules_task(), semantic_task(), translation_task())
     results = []
     for i in range(n):
+        verdict, answer = rules[i]
         answer_status = None
-        if answers is not None:
-            answer_status = answers[i].status
-            components[i]["answer"] = answers[i].reward
-        reason, detected, passed = gates[i]
+        if answer is not None:
+            answer_status = answer.status
+            components[i]["answer"] = answer.reward
+        reason, detected, passed = verdict if verdict is not None else ("off", None, True)
         results.append(
             RewardOutput(
                 reward=None if (r := combine(spec, components[i], passed)) is None else round(r, 6),
