@@ -109,7 +109,9 @@ def test_sigterm_under_load_503s_new_work_and_answers_every_accepted_request_onc
         if isinstance(status, int):
             # The client saw an answer: the server logged exactly that answer, once.
             assert status_logged.get(rid) == status, (rid, status, status_logged.get(rid))
-            assert status in (200, 503), f"{rid}: {status} {response.text[:300] if response else ''}"
+            assert status in (200, 503), (
+                f"{rid}: {status} {response.text[:300] if response else ''}"
+            )
             if status == 503 and response is not None:
                 error = assert_error_shape(response, 503, allowed_types={"not_ready"})
                 assert response.headers.get("retry-after"), error

@@ -38,7 +38,11 @@ def body(i: int) -> tuple[str, dict[str, Any]]:
     if route == "/v1/answer-consistency":
         return route, {
             "items": [
-                {"target_response": f"Die Antwort lautet {i + j}.", "pivot_answer": str(i), "lang": "de"}
+                {
+                    "target_response": f"Die Antwort lautet {i + j}.",
+                    "pivot_answer": str(i),
+                    "lang": "de",
+                }
                 for j in range(3)
             ]
         }

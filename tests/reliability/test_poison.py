@@ -52,9 +52,7 @@ async def test_one_poison_input_fails_only_its_request(
         return encoder, Calibration(0.0, 1.0, "test"), None
 
     # All 64 requests' texts fit one batch; 200 ms is long enough for all of them to arrive.
-    app = create_app(
-        fast_settings(max_batch_size=128, max_wait_ms=200), encoder_factory=factory
-    )
+    app = create_app(fast_settings(max_batch_size=128, max_wait_ms=200), encoder_factory=factory)
     secret = f"{MARK}: the secret rollout text 4711"
     bodies = [
         {

@@ -191,7 +191,9 @@ async def test_close_answers_the_batch_being_collected() -> None:
     await asyncio.wait_for(batcher.close(), timeout=1.0)  # does not wait out max_wait either
     assert loop.time() - started < 1.0
     assert [p.result() for p in pending] == [[f"T{i}", f"U{i}"] for i in range(3)]
-    assert sorted(sum(scorer.batches, [])) == sorted(f"{c}{i}" for c in "tu" for i in range(3))
+    assert sorted(t for b in scorer.batches for t in b) == sorted(
+        f"{c}{i}" for c in "tu" for i in range(3)
+    )
 
 
 async def test_close_runs_queued_and_collecting_items_exactly_once() -> None:
@@ -203,7 +205,7 @@ async def test_close_runs_queued_and_collecting_items_exactly_once() -> None:
     await asyncio.sleep(0.05)  # some batches done, one running, one collecting, many queued
     await asyncio.wait_for(batcher.close(), timeout=10)
     assert [p.result() for p in pending] == [[t.upper()] for t in texts]
-    embedded = sum(scorer.batches, [])
+    embedded = [t for batch in scorer.batches for t in batch]
     assert sorted(embedded) == sorted(texts), "every admitted item run exactly once"
 
 

@@ -83,7 +83,9 @@ async def test_queue_full_is_429_too_big_is_422(tmp_path: Path) -> None:
     assert full.value.headers["Retry-After"] == "3"
     with pytest.raises(InvalidInputError) as never:
         await p.run(slow, ["c"] * 11, loc="items")
-    assert never.value.fields[0].loc == "items" and "PIVOT_CPU_MAX_QUEUE_ITEMS" in never.value.message
+    assert (
+        never.value.fields[0].loc == "items" and "PIVOT_CPU_MAX_QUEUE_ITEMS" in never.value.message
+    )
     assert await p.run(slow, ["d", "e"]) == ["d", "e"]  # fits beside the first: admitted
     assert await first == [f"a{i}" for i in range(8)]
     assert p.pending == 0
