@@ -97,3 +97,28 @@ async def test_a_deadline_504_stops_the_queued_cpu_work() -> None:
     dropped = metric(text, "pivot_cpu_chunks_dropped_total")
     assert dropped >= 40, f"only {dropped} chunks dropped"
     assert metric(text, "pivot_cpu_pending_items") == 0
+
+
+async def test_thread_pool_mode_serves_the_same_results() -> None:
+    """PIVOT_CPU_POOL=thread: the rules in threads of the server, same answers and limits."""
+    settings = fast_settings(cpu_pool="thread", cpu_max_queue_items=10)
+    app = create_app(settings, encoder_factory=HashFactory())
+    batch = items(4, "thread")
+    with running_server(app) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            done = await client.post("/v1/answer-consistency", json={"items": batch})
+            assert done.status_code == 200, done.text
+            assert [(r["status"], r["reward"]) for r in done.json()["results"]] == expected(batch)
+            rewards = await client.post(
+                "/v1/rewards",
+                json={
+                    "preset": "pasmr",
+                    "items": [
+                        {"response": "Die Antwort lautet 18.", "lang": "de", "pivot_answer": "18"}
+                    ],
+                },
+            )
+            assert rewards.status_code == 200, rewards.text
+            assert rewards.json()["results"][0]["reward"] == 1.0
+            never = await client.post("/v1/answer-consistency", json={"items": items(11, "x")})
+            assert_error_shape(never, 422, allowed_types={"invalid_input"})
