@@ -7,7 +7,7 @@ ones do) mixing `/v1/similarity` (grouped and pairs), `/v1/answer-consistency`, 
 new (references repeat per prompt, as in GRPO). Reported: errors (any non-200, 0 expected), latency
 p50/p99 per window and its drift (last window / first window after warm-up), and the RSS of the
 server and of its whole process tree (server + CPU workers, as PSS so pages the forked workers
-share count once) sampled every 5 s: the slope after warm-up (linear fit, MiB/min). Prints a table; writes JSON to `<out>/soak-<timestamp>.json` and `<out>/soak-latest.json`.
+share count once) sampled every 5 s (`--sample-s`): the slope after warm-up (linear fit, MiB/min). Prints a table; writes JSON to `<out>/soak-<timestamp>.json` and `<out>/soak-latest.json`.
 """
 
 from __future__ import annotations
@@ -254,6 +254,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rate", type=float, default=5.0, help="requests per second (open loop)")
     parser.add_argument("--window-s", type=float, default=60.0, help="latency window")
+    parser.add_argument("--sample-s", type=float, default=5.0, help="RSS sampling interval")
     parser.add_argument("--max-in-flight", type=int, default=64, help="beyond it a send is skipped")
     parser.add_argument("--model", default="multilingual-e5-small", help="PIVOT_EMBEDDING_MODEL")
     parser.add_argument("--mgsm", type=Path, default=DEFAULT_MGSM, help="MGSM folder")
@@ -308,7 +309,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
 
         def sample() -> None:
-            while not stop.wait(5.0):
+            while not stop.wait(args.sample_s):
                 main_mib, tree_mib = tree_rss_mib(server.pid)
                 samples.append((time.perf_counter() - t0, main_mib, tree_mib))
 
