@@ -26,6 +26,7 @@ import httpx
 import numpy as np
 
 from bench.procs import CpuMeter, metrics_snapshot, running, service_server
+from bench.proctree import descendants
 from bench.workload import DEFAULT_MGSM, build_workload
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
@@ -167,11 +168,12 @@ def measure(
                 "consistency": load,
             }
 
-        with CpuMeter([server.pid]) as meter:
+        ours = [server.pid, *descendants(server.pid)]  # the CPU workers are ours, not foreign
+        with CpuMeter(ours) as meter:
             out["idle"] = asyncio.run(idle())
         out["idle"]["cpu"] = meter.summary()
         before = metrics_snapshot(server.url)
-        with CpuMeter([server.pid]) as meter:
+        with CpuMeter(ours) as meter:
             out["during"] = asyncio.run(during())
         out["during"]["cpu"] = meter.summary()
         after = metrics_snapshot(server.url)

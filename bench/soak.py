@@ -29,6 +29,7 @@ import httpx
 import numpy as np
 
 from bench.procs import CpuMeter, metrics_snapshot, running, service_server
+from bench.proctree import descendants, tree_rss_mib
 from bench.workload import DEFAULT_MGSM, build_workload
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
@@ -45,57 +46,6 @@ MIX = (
     ("/v1/similarity", "grouped"),
     ("/v1/similarity", "pairs"),
 )
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as handle:
-                ppid = int(handle.read().rpartition(")")[2].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == pid:
-            found.append(int(entry))
-    return found
-
-
-def _rss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def _pss_kib(pid: int) -> int:
-    """Proportional set size: pages shared by forked workers counted once across them."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return _rss_kib(pid)
-
-
-def tree_rss_mib(pid: int) -> tuple[float, float]:
-    """(RSS of `pid`, PSS of `pid` and all its descendants: the CPU workers), in MiB."""
-    total, stack, seen = 0, [pid], set()
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        total += _pss_kib(current)
-        stack.extend(_children(current))
-    return _rss_kib(pid) / 1024, total / 1024
 
 
 class Bodies:
@@ -316,7 +266,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         print(f"soak: {args.duration_s:.0f} s at {args.rate}/s ...", file=sys.stderr, flush=True)
-        with CpuMeter([server.pid]) as meter:
+        with CpuMeter([server.pid, *descendants(server.pid)]) as meter:
             records, skipped = asyncio.run(
                 drive(server.url, bodies, args.rate, args.duration_s, args.max_in_flight)
             )
