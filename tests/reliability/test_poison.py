@@ -51,8 +51,9 @@ async def test_one_poison_input_fails_only_its_request(
     def factory(settings: Settings) -> tuple[HashEncoder, Calibration, str | None]:
         return encoder, Calibration(0.0, 1.0, "test"), None
 
-    # All 64 requests' texts fit one batch; 200 ms is long enough for all of them to arrive.
-    app = create_app(fast_settings(max_batch_size=128, max_wait_ms=200), encoder_factory=factory)
+    # The 64 requests' 128 texts make one full batch: it closes when the last one arrives (the
+    # long wait only matters on a loaded machine, where sending 64 requests takes a while).
+    app = create_app(fast_settings(max_batch_size=128, max_wait_ms=1000), encoder_factory=factory)
     secret = f"{MARK}: the secret rollout text 4711"
     bodies = [
         {
