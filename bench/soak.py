@@ -202,7 +202,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--warmup-s", type=float, default=None, help="default: 15%% of duration, <= 180"
     )
-    parser.add_argument("--rate", type=float, default=5.0, help="requests per second (open loop)")
+    parser.add_argument(
+        "--rate", type=float, default=3.5, help="requests per second (open loop; ~40%% of 2 cores)"
+    )
+    parser.add_argument(
+        "--cache-mb",
+        type=float,
+        default=4.0,
+        help="PIVOT_EMBEDDING_CACHE_MB: small, so the cache is full before warm-up ends and RSS "
+        "growth after it is not the (bounded) cache filling",
+    )
     parser.add_argument("--window-s", type=float, default=60.0, help="latency window")
     parser.add_argument("--sample-s", type=float, default=5.0, help="RSS sampling interval")
     parser.add_argument("--max-in-flight", type=int, default=64, help="beyond it a send is skipped")
@@ -248,7 +257,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     bodies = Bodies(args.mgsm)
     log_dir = Path(tempfile.mkdtemp(prefix="bench-soak-"))
-    server = service_server({"PIVOT_EMBEDDING_MODEL": args.model}, log_dir, "soak")
+    env = {"PIVOT_EMBEDDING_MODEL": args.model, "PIVOT_EMBEDDING_CACHE_MB": str(args.cache_mb)}
+    server = service_server(env, log_dir, "soak")
     samples: list[tuple[float, float, float]] = []
     stop = threading.Event()
     with running(server):
