@@ -8,7 +8,7 @@ TORCH_PIP_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.pivot-reward-installed
 
-.PHONY: setup serve test test-fast lint format openapi bench prepare-models clean
+.PHONY: setup serve test test-fast test-image image-test podman-deps lint format openapi bench prepare-models clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,21 @@ test: prepare-models lint
 
 test-fast: setup
 	$(BIN)/python -m pytest tests/unit tests/integration
+
+# The container image built and run with podman (tests/image; ~10 min cold, ~2 min cached).
+# Needs root for apt and rootful podman; the test skips, saying why, where podman cannot run.
+test-image: setup
+	$(MAKE) image-test
+
+image-test: podman-deps
+	PIVOT_TEST_IMAGE=1 $(BIN)/python -m pytest tests/image -p no:cacheprovider
+
+podman-deps:
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	       --no-install-recommends podman runc debootstrap netavark aardvark-dns iptables \
+	       slirp4netns uidmap fuse-overlayfs; } \
+	  || echo "podman-deps: could not install podman (not root or no apt?); tests/image will skip"
 
 openapi: setup
 	$(BIN)/python -m service.openapi_export openapi.yaml

@@ -11,13 +11,15 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from service import __version__
 from service.settings import Settings
-from service.state import ServiceState
+
+if TYPE_CHECKING:  # CPU worker processes import this module (as __main__): keep it light
+    from service.state import ServiceState
 
 logger = logging.getLogger("service.cli")
 
@@ -83,7 +85,7 @@ class DrainingServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._state.status == "failed" and self._state.settings.exit_on_load_failure:
             self.load_failed = True
-        self._state.status, self._state.detail = "draining", "shutting down"
+        self._state.start_draining()
         if self._drain_started or self._drain_delay_s <= 0:
             self._stop(sig)
             return

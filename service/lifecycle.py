@@ -93,9 +93,7 @@ async def load_models(state: ServiceState, encoder_factory: EncoderFactory = loa
     )
     await service.start()
     state.embedding, state.embedding_path = service, path
-    from service.scoring.fidelity import warm_up
-
-    await loop.run_in_executor(state.cpu_executor, warm_up)  # lingua's models, ~0.2 s, once
+    await state.cpu.start()  # every CPU worker started and warm (lingua's models, ~0.2 s)
     if settings.translation_model is not None:
         state.translation = await _load_translation(state)
     if settings.rank_model is not None:
@@ -113,7 +111,7 @@ async def close_models(state: ServiceState) -> None:
         await state.translation.close()
     if state.rank_model is not None:
         await state.rank_model.close()
-    state.cpu_executor.shutdown(wait=True)
+    await state.cpu.close()
 
 
 async def _load_rank_model(state: ServiceState) -> MicroBatcher[tuple[str, str], float]:

@@ -128,7 +128,32 @@ class Settings(BaseSettings):
         2,
         ge=1,
         le=64,
-        description="Threads for CPU-bound scoring (answer extraction) off the event loop.",
+        description="Workers (processes or threads, PIVOT_CPU_POOL) for CPU-bound scoring: answer "
+        "extraction, the language gate, pivot splitting.",
+    )
+    cpu_pool: Literal["process", "thread"] = Field(
+        "process",
+        description="process: CPU-bound scoring in worker processes (their own GIL; the model and "
+        "the event loop are not slowed); thread: in threads of the server process.",
+    )
+    cpu_max_queue_items: int = Field(
+        8192,
+        ge=1,
+        description="Most items admitted to the CPU pool at once; beyond it requests get 429, and "
+        "a request with more items than this gets 422.",
+    )
+    cpu_chunk_items: int = Field(
+        64,
+        ge=1,
+        le=4096,
+        description="Items per CPU task; requests take turns chunk by chunk, and a request past "
+        "its deadline stops at the next chunk.",
+    )
+    cpu_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Niceness added to CPU worker processes, so model batches win the cores.",
     )
 
     # --- composite rewards ---

@@ -78,7 +78,7 @@ def create_app(
         try:
             yield
         finally:
-            state.status, state.detail = "draining", "shutting down"
+            state.start_draining()
             loader.cancel()
             await close_models(state)
 

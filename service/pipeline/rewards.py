@@ -8,12 +8,15 @@ a machine-readable `reason`, while the others are scored as usual.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from service.pipeline.translate_compare import DEFAULT_MAX_LENGTH, translate_and_compare
-from service.scoring.answers import ConsistencyResult, score_consistency
+from service.scoring import bulk
+from service.scoring.answers import ConsistencyResult
+from service.scoring.bulk import GateVerdict
 from service.scoring.languages import check_languages
 from service.scoring.rewards import RewardSpec, combine
 from service.scoring.text_limits import fit_text
@@ -100,21 +103,13 @@ async def score_items(
     state: ServiceState, spec: RewardSpec, items: Sequence[RewardInput]
 ) -> list[RewardOutput]:
     """Components, gate and final reward per item (same inputs, same outputs, whatever the batch)."""
-    loop = asyncio.get_running_loop()
     limit = state.settings.max_text_chars
     fitted = [fit_item(item, limit) for item in canonical_languages(items)]
-    default_lang = state.settings.default_lang
-
-    def choose() -> list[tuple[str | None, str | None]]:
-        from service.scoring.language_choice import choose_language  # lingua: loaded on use
-
-        return [
-            choose_language(item.lang, item.response, default=default_lang, prompt=item.prompt)
-            for item, _ in fitted
-        ]
-
     if any(item.lang is None for item, _ in fitted):
-        choices = await loop.run_in_executor(state.cpu_executor, choose)
+        choices = await state.cpu.run(
+            functools.partial(bulk.languages, default=state.settings.default_lang),
+            [(item.lang, item.response, item.prompt) for item, _ in fitted],
+        )
     else:
         choices = [(item.lang, "given") for item, _ in fitted]
     resolved = [replace(item, lang=lang) for (item, _), (lang, _) in zip(fitted, choices)]
@@ -127,42 +122,34 @@ async def score_items(
     ]
     translations: list[str | None] = [None] * n
 
-    async def gate_task() -> list[tuple[str, str | None, bool]]:
-        if not spec.gate:
-            return [("off", None, True)] * n
-        from service.scoring.fidelity import check_fidelity
-
-        def run() -> list[tuple[str, str | None, bool]]:
-            out: list[tuple[str, str | None, bool]] = [("undetermined", None, True)] * n
-            for i in has_lang:
-                item = resolved[i]
-                assert item.lang is not None
-                verdict = check_fidelity(item.response, item.lang, reference=item.reference)
-                out[i] = (verdict.reason, verdict.detected_lang, verdict.passed)
+    async def rules_task() -> list[tuple[GateVerdict | None, ConsistencyResult | None]]:
+        """The gate and answer consistency of the items with a language: one CPU-pool admission."""
+        with_gate, with_answer = spec.gate, spec.uses("answer")
+        out: list[tuple[GateVerdict | None, ConsistencyResult | None]] = [(None, None)] * n
+        if not (with_gate or with_answer) or not has_lang:
             return out
-
-        return await loop.run_in_executor(state.cpu_executor, run)
-
-    async def answer_task() -> list[ConsistencyResult | None] | None:
-        if not spec.uses("answer"):
-            return None
-
-        def run() -> list[ConsistencyResult | None]:
-            out: list[ConsistencyResult | None] = [None] * n
-            for i in has_lang:
-                item = resolved[i]
-                assert item.lang is not None
-                out[i] = score_consistency(
-                    item.response,
-                    item.lang,
-                    pivot_response=item.pivot_response,
-                    pivot_answer=item.pivot_answer,
-                    think_start=state.settings.think_start,
-                    think_end=state.settings.think_end,
+        scored = await state.cpu.run(
+            functools.partial(
+                bulk.reward_rules,
+                with_gate=with_gate,
+                with_answer=with_answer,
+                think_start=state.settings.think_start,
+                think_end=state.settings.think_end,
+            ),
+            [
+                (
+                    resolved[i].response,
+                    resolved[i].lang or "",
+                    resolved[i].reference,
+                    resolved[i].pivot_response,
+                    resolved[i].pivot_answer,
                 )
-            return out
-
-        return await loop.run_in_executor(state.cpu_executor, run)
+                for i in has_lang
+            ],
+        )
+        for i, rules in zip(has_lang, scored, strict=True):
+            out[i] = rules
+        return out
 
     async def semantic_task() -> None:
         if not spec.uses("semantic") or not comparable:
@@ -204,15 +191,18 @@ async def score_items(
             components[i]["translation"] = round(float(score), 6)
             translations[i] = text
 
-    gates, answers, _, _ = await asyncio.gather(
-        gate_task(), answer_task(), semantic_task(), translation_task()
-    )
+    rules, _, _ = await asyncio.gather(rules_task(), semantic_task(), translation_task())
     results = []
     for i in range(n):
-        answer = answers[i] if answers is not None else None
+        verdict, answer = rules[i]
         if answer is not None:
             components[i]["answer"] = answer.reward
-        reason_of_gate, detected, passed = gates[i]
+        if verdict is not None:
+            reason_of_gate, detected, passed = verdict
+        elif spec.gate:  # no language, so nothing to check the response against
+            reason_of_gate, detected, passed = "undetermined", None, True
+        else:
+            reason_of_gate, detected, passed = "off", None, True
         reward = combine(spec, components[i], passed)
         reason = null_reason(spec, resolved[i], answer)
         assert (reward is None) == (reason is not None), "a null reward must say why"
