@@ -112,6 +112,10 @@ def cmd_prepare_models(args: argparse.Namespace) -> int:
         return 0
     path = ensure_model(settings.embedding_model, settings.cache_dir, progress=not args.quiet)
     print(f"embedding model ready: {path}")
+    if settings.embedding_backend == "openvino":
+        from models.registry import ensure_openvino
+
+        print(f"OpenVINO IR ready: {ensure_openvino(path, settings.cache_dir)}")
     if settings.translation_model is not None:
         from service.engine.translator import NllbTranslator
 

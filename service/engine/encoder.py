@@ -22,6 +22,8 @@ class SentenceTransformerEncoder:
     both sides of a symmetric comparison) and L2-normalised, so a dot product is the cosine.
     """
 
+    backend = "torch"
+
     def __init__(
         self,
         model_dir: Path,
@@ -51,11 +53,6 @@ class SentenceTransformerEncoder:
         self._autocast_bf16 = self.precision == "bf16"
         if self.precision == "bf16-ffn":
             _feed_forward_to_bf16(self._model)
-        elif self.precision == "int8":
-            # Linear layers hold ~all FLOPs; dynamic int8 uses VNNI where the CPU has it.
-            torch.ao.quantization.quantize_dynamic(
-                self._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
-            )
         self.max_seq_length = int(self._model.max_seq_length or 512)
         prompts = getattr(self._model, "prompts", None) or {}
         self.prompt = prompts.get("query", "")
