@@ -57,7 +57,8 @@ class Settings(BaseSettings):
         16,
         ge=1,
         le=1024,
-        description="Texts per forward pass inside one model call (length-sorted).",
+        description="Most texts per forward pass inside one model call (sorted by tokens, cut "
+        "where padding would cost more than another pass).",
     )
     torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = all cores.")
     calibration_low: float | None = Field(
