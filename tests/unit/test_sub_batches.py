@@ -35,7 +35,7 @@ def test_plan_costs_no_more_than_fixed_chunks_of_the_same_size() -> None:
         sizes = plan(lengths, max_rows=16, max_tokens=10**9)
         fixed = [16] * (len(lengths) // 16) + ([len(lengths) % 16] if len(lengths) % 16 else [])
 
-        def cost(chunks: list[int]) -> float:
+        def cost(chunks: list[int], lengths: list[int] = lengths) -> float:
             start, total = 0, 0.0
             for size in chunks:
                 total += pass_cost(size, lengths[start + size - 1])
