@@ -62,14 +62,6 @@ def render_table(results: dict[str, Any]) -> str:
                 f"| {_fmt(share * 100 if share else None)} "
                 f"| {_fmt(ratio(e['pairs_per_s'], inproc.get(key, {}).get('dedup', {}).get('pairs_per_s')), 2)} | - | - |"
             )
-    int8 = results.get("int8", {}).get("int8_inproc")
-    if int8:
-        share = int8.get("share_of_peak_flops")
-        lines.append(
-            f"| in-process int8 g8 with dedup | {_fmt(int8['pairs_per_s_dedup'])} | - | - | - "
-            f"| {_fmt(int8.get('model_tokens_per_s'), 0)} | {_fmt(share * 100 if share else None)} "
-            f"| {_fmt(ratio(int8['pairs_per_s_dedup'], inproc.get('g8', {}).get('dedup', {}).get('pairs_per_s')), 2)} | - | - |"
-        )
     for name, e in results.get("modes", {}).items():
         if name.startswith("service-translate"):
             continue
@@ -132,28 +124,7 @@ def render_table(results: dict[str, Any]) -> str:
             f"{memory['rss_middle_mib']} / end {memory['rss_end_mib']} MiB; max growth after bound "
             f"{_fmt(memory['max_over_bound'] * 100)}%"
         )
-    int8 = results.get("int8", {})
-    if int8.get("variants"):
-        lines.append("")
-        lines.append(
-            f"| precision variant (in-process, G=8 dedup, vs fp32 {int8['fp32_seconds']} s) "
-            "| speed-up | pairs/s | max abs score diff | pairs over 0.005 | max abs cosine diff |"
-        )
-        lines.append("|---|---:|---:|---:|---:|---:|")
-        for name, v in int8["variants"].items():
-            over = v["score_diff_g8"]["over_0.005"] + v["score_diff_g32"]["over_0.005"]
-            pairs = v["score_diff_g8"]["pairs"] + v["score_diff_g32"]["pairs"]
-            cos = max(v["score_diff_g8"]["max_abs_cosine"], v["score_diff_g32"]["max_abs_cosine"])
-            lines.append(
-                f"| {name} | {v['speedup']} | {v['pairs_per_s_dedup_g8']} "
-                f"| {v['max_abs_score_diff']} | {over}/{pairs} | {cos} |"
-            )
-    if "speedup_inproc" in int8:
-        lines.append(
-            f"int8 (dynamic, nn.Linear): in-process speed-up {int8['speedup_inproc']}x; max |score "
-            f"diff| {int8['max_abs_score_diff']}; through the service: "
-            f"{int8.get('service') or int8.get('service_note')}"
-        )
+    lines += fidelity_table(results.get("fidelity", {}))
     infinity = results.get("infinity", {})
     if infinity:
         lines.append(
@@ -167,6 +138,40 @@ def render_table(results: dict[str, Any]) -> str:
         met = {True: "yes", False: "NO", None: "-"}[t["met"]]
         lines.append(f"| {t['target']} | {_fmt(t['value'], 3)} | {t['goal']} | {met} |")
     return "\n".join(lines)
+
+
+def fidelity_table(fidelity: dict[str, Any]) -> list[str]:
+    """Backend x precision: speed and what each fast path costs in reward fidelity."""
+    variants = fidelity.get("variants")
+    if not variants:
+        return []
+    lines = [
+        "",
+        f"| backend x precision (vs torch fp32; in-process = encoder over the "
+        f"{fidelity.get('texts_timed')} G=8 texts) | in-process speed-up | service G=8 pairs/s "
+        "| service speed-up | max / p99 abs score diff g8 | g32 | pairs over 0.005 "
+        "| service max / p99 abs score diff | min cosine | MGSM top-1 (delta) | AUC (delta) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, v in variants.items():
+        if "error" in v:
+            lines.append(f"| {name} | failed: {v['error'][:80]} | | | | | | | | | |")
+            continue
+        g8, g32 = v["score_diff_g8"], v["score_diff_g32"]
+        over = g8["over_0.005"] + g32["over_0.005"]
+        service = v.get("service_score_diff_g8")
+        service_text = f"{service['max_abs']} / {service['p99_abs']}" if service else "-"
+        retrieval = v.get("retrieval", {})
+        lines.append(
+            f"| {name} | {_fmt(v.get('speedup_inproc'), 2)} | {_fmt(v.get('service_pairs_per_s'))} "
+            f"| {_fmt(v.get('speedup_service'), 2)} | {g8['max_abs']} / {g8['p99_abs']} "
+            f"| {g32['max_abs']} / {g32['p99_abs']} | {over}/{g8['pairs'] + g32['pairs']} "
+            f"| {service_text} "
+            f"| {v.get('min_cosine_to_fp32')} "
+            f"| {retrieval.get('top1_mean')} ({_fmt(retrieval.get('top1_delta'), 4)}) "
+            f"| {retrieval.get('auc')} ({_fmt(retrieval.get('auc_delta'), 5)}) |"
+        )
+    return lines
 
 
 def write_results(results: dict[str, Any], out: Path) -> Path:

@@ -58,6 +58,7 @@ class Sizes:
     memory_prompts: int
     memory_cache_mb: float
     tune_texts: int
+    retrieval_problems: int
 
 
 QUICK = Sizes(
@@ -75,6 +76,7 @@ QUICK = Sizes(
     memory_prompts=4,
     memory_cache_mb=0.25,
     tune_texts=48,
+    retrieval_problems=40,
 )
 FULL = Sizes(
     prompts_g8=64,
@@ -91,6 +93,7 @@ FULL = Sizes(
     memory_prompts=8,
     memory_cache_mb=1.0,
     tune_texts=128,
+    retrieval_problems=100,
 )
 
 
@@ -144,6 +147,7 @@ class Bench:
         self.settings_fields = set(Settings.model_fields)
         cache_dir = Path(os.environ.get("PIVOT_CACHE_DIR", Path.home() / ".cache" / "pivot-reward"))
         self.model_dir = Path(ensure_model(args.model, cache_dir, progress=True))
+        self.cache_dir = cache_dir
         self.bench_cache = cache_dir / "bench"
         self.mgsm = Path(args.mgsm)
         self.g8 = build_workload(self.sizes.prompts_g8, 8, mgsm_dir=self.mgsm)

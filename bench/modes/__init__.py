@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from bench.modes import (
     consistency,
+    fidelity,
     flops,
     infinity,
     inproc,
-    int8,
     memory,
     naive,
     service,
@@ -28,7 +28,7 @@ MODES: dict[str, Mode] = {
     "naive-single": lambda bench: naive.run_single(bench, (64,)),
     "naive-single-c256": lambda bench: naive.run_single(bench, (256,)),
     "infinity": lambda bench: infinity.run(bench, "infinity-batched" in bench.modes),
-    "int8": int8.run,
+    "fidelity": fidelity.run,
     "variants": variants.run,
     "consistency": consistency.run,
     "translation": translation.run,
