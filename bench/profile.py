@@ -4,8 +4,8 @@ own metrics.
     python -m bench.profile [--workload g8|g32|c256] [--py-spy PATH] [--env KEY=VALUE ...]
 
 Starts `python -m service.cli serve` on loopback, warms it up, and replays the workload (as the
-service-batched / service-single modes do) while `py-spy record --threads --idle` samples the server
-at 200 Hz. Prints, per thread, the share of samples in each of a few buckets (the model's forward
+service-batched / service-single modes do) while `py-spy record --threads` samples the server
+at 100 Hz. Prints, per thread, the share of samples in each of a few buckets (the model's forward
 pass, tokenisation, JSON and validation, the event loop, idle) and the top leaf frames, and the
 server's view of the run (batches, mean batch size, model-busy fraction, queue wait).
 py-spy comes from PyPI (`pip install py-spy`); without it only the metrics are printed.
@@ -25,6 +25,8 @@ from bench.procs import metrics_snapshot, running, service_server
 from bench.runner import Bench
 from bench.workload import DEFAULT_MGSM, build_workload
 
+RATE = 100  # py-spy samples per second
+
 # (bucket, substrings of a stack, first match wins), checked from the leaf up.
 BUCKETS = (
     (
@@ -39,14 +41,20 @@ BUCKETS = (
 
 
 def bucket(stack: str) -> str:
-    for name, needles in BUCKETS:
-        if any(n in stack for n in needles):
-            return name
+    """The bucket of the frame nearest the leaf that matches one."""
+    for frame in reversed(stack.split(";")):
+        for name, needles in BUCKETS:
+            if any(n in frame for n in needles):
+                return name
     return "other"
 
 
-def summarise(raw: Path, top: int = 12) -> str:
-    """Per-thread bucket shares and the hottest leaf frames of a py-spy `--format raw` file."""
+def summarise(raw: Path, seconds: float, top: int = 12) -> str:
+    """Per thread: the share of wall-clock time it was busy, by bucket; the hottest leaf frames.
+
+    py-spy records a thread only while it is active (not waiting), so busy share = its samples /
+    (RATE x seconds).
+    """
     by_thread: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     leaves: collections.Counter[str] = collections.Counter()
     total = 0
@@ -56,22 +64,17 @@ def summarise(raw: Path, top: int = 12) -> str:
             continue
         count = int(count_text)
         frames = stack.split(";")
-        thread = frames[0]
-        idle = any(
-            f.startswith(("wait (threading", "select (selectors", "_worker (concurrent"))
-            and i == len(frames) - 1
-            for i, f in enumerate(frames)
-        )
-        name = "idle (waiting)" if idle else bucket(stack)
-        by_thread[thread][name] += count
+        name = frames[0].split(": ", 1)[-1].rstrip('"')
+        by_thread[name.rstrip("_0123456789") or name][bucket(stack)] += count
         leaves[frames[-1]] += count
         total += count
-    lines = [f"{total} samples"]
+    wall = RATE * seconds
+    lines = [f"{total} active samples over {seconds:.1f} s at {RATE} Hz"]
     for thread, counter in sorted(by_thread.items(), key=lambda kv: -sum(kv[1].values())):
         n = sum(counter.values())
-        shares = ", ".join(f"{k} {v / n:.0%}" for k, v in counter.most_common())
-        lines.append(f"  {thread[:60]} ({n / total:.0%} of samples): {shares}")
-    lines.append("  hottest leaf frames:")
+        shares = ", ".join(f"{k} {v / wall:.1%}" for k, v in counter.most_common(4))
+        lines.append(f"  {thread[:40]}: busy {n / wall:.0%} of the time ({shares})")
+    lines.append("  hottest leaf frames (share of active samples):")
     lines += [f"    {c / total:6.1%}  {leaf[:110]}" for leaf, c in leaves.most_common(top)]
     return "\n".join(lines)
 
@@ -108,9 +111,8 @@ def main(argv: list[str] | None = None) -> int:
                     "--pid",
                     str(server.pid),
                     "--rate",
-                    "200",
+                    str(RATE),
                     "--threads",
-                    "--idle",
                     "--format",
                     "raw",
                     "--output",
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"server: {profile}")
     if raw.is_file():
-        print(summarise(raw))
+        print(summarise(raw, result.seconds))
         print(f"raw py-spy samples: {raw}")
     return 0
 

@@ -18,7 +18,9 @@ T = TypeVar("T")
 _bearer = HTTPBearer(auto_error=False, description="One of the keys in PIVOT_API_KEYS.")
 
 
-def get_state(request: Request) -> ServiceState:
+# Dependencies are `async def`: FastAPI runs a plain `def` dependency in its thread pool, two thread
+# hops per request for a dictionary look-up (bench/README.md, profile of one pair per request).
+async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.pivot
     return state
 
@@ -39,7 +41,7 @@ def check_api_key(state: ServiceState, credentials: HTTPAuthorizationCredentials
         raise UnauthorizedError("invalid API key")
 
 
-def require_api_key(
+async def require_api_key(
     state: ServiceState = Depends(get_state),
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
 ) -> None:
