@@ -125,3 +125,17 @@ def test_service_on_openvino_reports_it_and_scores_like_torch(
     got = np.array([r["cosine"] for r in body["results"]])
     expected = torch_vectors[1:12] @ torch_vectors[0]
     assert np.abs(got - expected).max() <= 1e-4
+
+
+def test_prepare_models_exports_the_ir_when_the_backend_is_openvino(
+    ir_dir: Path,
+    real_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from service.cli import main
+
+    monkeypatch.setenv("PIVOT_CACHE_DIR", str(real_settings.cache_dir))
+    monkeypatch.setenv("PIVOT_EMBEDDING_BACKEND", "openvino")
+    assert main(["prepare-models", "--quiet"]) == 0
+    assert f"OpenVINO IR ready: {ir_dir}" in capsys.readouterr().out
