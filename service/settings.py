@@ -43,18 +43,24 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="auto = CUDA (fp16) when a GPU is visible, else CPU (fp32)."
     )
-    embedding_precision: Literal["auto", "fp32", "bf16-ffn", "bf16", "int8"] = Field(
+    embedding_backend: Literal["torch", "openvino"] = Field(
+        "torch",
+        description="Embedding runtime: torch (any device), or openvino (CPU only: the model is "
+        "converted to OpenVINO IR once, beside the model folder; torch is used on CUDA).",
+    )
+    embedding_precision: Literal["auto", "fp32", "bf16-ffn", "bf16"] = Field(
         "auto",
         description="Encoder arithmetic: auto = fp16 on CUDA, fp32 on CPU; fp32 = fp32 on any device; "
-        "bf16 = bf16 autocast (CPU or CUDA); bf16-ffn = bf16 feed-forward layers only and int8 = "
-        "dynamic quantisation, both CPU-only (fp16 with a warning on CUDA). See README, Benchmarks, "
-        "for the measured speed-up and score drift of each.",
+        "bf16 = bf16 autocast (torch, CPU or CUDA) or bf16 inference (openvino); bf16-ffn = bf16 "
+        "feed-forward layers only (torch on CPU; fp16 with a warning on CUDA). See README, "
+        "Benchmarks, for the measured speed-up and score drift of each.",
     )
     embedding_sub_batch: int = Field(
         16,
         ge=1,
         le=1024,
-        description="Texts per forward pass inside one model call (length-sorted).",
+        description="Most texts per forward pass inside one model call (sorted by tokens, cut "
+        "where padding would cost more than another pass).",
     )
     torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = all cores.")
     calibration_low: float | None = Field(
@@ -210,6 +216,15 @@ class Settings(BaseSettings):
             return normalize_lang(value)
         except UnknownLanguageError as exc:
             raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _backend_precision(self) -> Settings:
+        if self.embedding_backend == "openvino" and self.embedding_precision == "bf16-ffn":
+            raise ValueError(
+                "PIVOT_EMBEDDING_PRECISION=bf16-ffn is torch-only; with PIVOT_EMBEDDING_BACKEND="
+                "openvino use fp32 or bf16"
+            )
+        return self
 
     @model_validator(mode="after")
     def _calibration_pair(self) -> Settings:

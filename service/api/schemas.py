@@ -173,6 +173,8 @@ class ModelInfo(BaseModel):
     kind: str = Field(description="`embedding`, `translation`, ...")
     available: bool
     device: str | None = None
+    backend: str | None = Field(None, description="What runs the model: `torch`, `openvino`, ...")
+    precision: str | None = Field(None, description="The arithmetic that runs: `fp32`, `bf16`, ...")
     path: str | None = None
     languages: str | None = None
     max_seq_length: int | None = None

@@ -39,7 +39,9 @@ _basic = _KeyInUrl(
 )
 
 
-def get_state(request: Request) -> ServiceState:
+# Dependencies are `async def`: FastAPI runs a plain `def` dependency in its thread pool, two thread
+# hops per request for a dictionary look-up (bench/README.md, profile of one pair per request).
+async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.pivot
     return state
 
@@ -83,7 +85,7 @@ def check_api_key(state: ServiceState, authorization: str | None) -> None:
         raise UnauthorizedError("invalid API key")
 
 
-def authorization_header(
+async def authorization_header(
     request: Request,
     _bearer_scheme: HTTPAuthorizationCredentials | None = Depends(_bearer),
     _basic_scheme: None = Depends(_basic),
@@ -92,7 +94,7 @@ def authorization_header(
     return request.headers.get("authorization")
 
 
-def require_api_key(
+async def require_api_key(
     state: ServiceState = Depends(get_state),
     authorization: str | None = Depends(authorization_header),
 ) -> None:

@@ -90,6 +90,8 @@ async def list_models(state: ServiceState = Depends(get_state)) -> ModelsRespons
                 kind="embedding",
                 available=state.status == "ready",
                 device=encoder.device,
+                backend=encoder.backend,
+                precision=encoder.precision,
                 path=state.embedding_path,
                 languages=EMBEDDING_LANGUAGES,
                 max_seq_length=encoder.max_seq_length,
