@@ -67,6 +67,8 @@ __all__ = ["AsyncRewardFunc", "SyncRewardFunc", "build_items", "make_reward_func
 
 log = logging.getLogger(__name__)
 
+_TRANSIENT = ("_clients", "_lock", "_client")  # per-process state, rebuilt after unpickling
+
 
 def _optional_text(value: Any) -> str | None:
     """Column value as text; None, NaN and blank strings mean 'not given'."""
@@ -173,7 +175,7 @@ class _RewardFunc:
 
     def __getstate__(self) -> dict[str, Any]:
         # Only settings cross a pickle: clients, locks and pools are per process.
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        return {k: v for k, v in self.__dict__.items() if k not in _TRANSIENT}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

@@ -1,4 +1,4 @@
-"""service.client against the real app on loopback (hash encoder), plus a scripted flaky proxy.
+"""pivot_reward_client (the client distribution) against the real app on loopback (hash encoder), plus a scripted flaky proxy.
 
 The proxy is a second uvicorn app in front of the real server: it records every request and can
 answer the next POSTs with scripted failures (429 / 503 / 500 / a non-JSON 502 / a delay) before
@@ -23,14 +23,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-import service.client as client_module
-from service.api.app import create_app
-from service.client import (
+import pivot_reward_client.async_client as async_module
+import pivot_reward_client.sync_client as sync_module
+from pivot_reward_client import (
     AsyncPivotRewardClient,
     PivotRewardClient,
     PivotRewardError,
     parse_base_urls,
 )
+from service.api.app import create_app
 from tests.conftest import HashFactory, fast_settings
 from tests.support.server import free_port, running_server
 
@@ -381,7 +382,7 @@ async def test_async_splits_concurrently_in_order(
 ) -> None:
     proxy, base = small_proxy
     items = consistency_items(23)
-    async with AsyncPivotRewardClient(base, max_concurrency=3) as client:
+    async with AsyncPivotRewardClient(base, max_in_flight=3) as client:
         out = await client.answer_consistency(items)
     assert len(proxy.posts("/v1/answer-consistency")) == 5
     expected = [
@@ -620,7 +621,7 @@ def _ok(request: httpx.Request) -> httpx.Response:
 
 def test_backoff_is_exponential_capped_with_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr(client_module.time, "sleep", sleeps.append)
+    monkeypatch.setattr(sync_module.time, "sleep", sleeps.append)
     transport = httpx.MockTransport(lambda request: httpx.Response(500, text="boom"))
     client = PivotRewardClient(
         "http://rm", transport=transport, max_retries=6, backoff_base=1.0, backoff_max=8.0
@@ -644,7 +645,7 @@ def test_dead_url_cools_down(monkeypatch: pytest.MonkeyPatch) -> None:
             raise httpx.ConnectError("refused", request=request)
         return _ok(request)
 
-    monkeypatch.setattr(client_module.time, "sleep", lambda s: pytest.fail("slept"))
+    monkeypatch.setattr(sync_module.time, "sleep", lambda s: pytest.fail("slept"))
     with PivotRewardClient(
         "http://dead,http://live", transport=httpx.MockTransport(handler)
     ) as client:
@@ -660,7 +661,7 @@ async def test_async_backoff_with_mock_transport(monkeypatch: pytest.MonkeyPatch
     async def fake_sleep(delay: float) -> None:
         sleeps.append(delay)
 
-    monkeypatch.setattr(client_module.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr(async_module.asyncio, "sleep", fake_sleep)
     calls = 0
 
     def handler(request: httpx.Request) -> httpx.Response:
