@@ -15,13 +15,12 @@ import json
 import math
 import pickle
 import threading
-from types import SimpleNamespace
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
-
 from pivot_reward_client import PivotRewardError, stats
 from pivot_reward_client import openrlhf as openrlhf_adapter
 from pivot_reward_client import slime as slime_adapter
@@ -29,6 +28,7 @@ from pivot_reward_client import verl as verl_adapter
 from pivot_reward_client.labels import label_fields
 from pivot_reward_client.texts import completion_text, prompt_text
 from pivot_reward_client.trl import build_items, make_reward_func
+
 from service.api.app import create_app
 from tests.conftest import HashFactory, fast_settings
 from tests.support.server import running_server

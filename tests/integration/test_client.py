@@ -17,20 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
 import pivot_reward_client.async_client as async_module
 import pivot_reward_client.sync_client as sync_module
+import pytest
 from pivot_reward_client import (
     AsyncPivotRewardClient,
     PivotRewardClient,
     PivotRewardError,
     parse_base_urls,
 )
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
 from service.api.app import create_app
 from tests.conftest import HashFactory, fast_settings
 from tests.support.server import free_port, running_server
