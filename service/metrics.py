@@ -97,6 +97,29 @@ class Metrics:
         self.items = Counter(
             "pivot_items_scored_total", "Items scored, by endpoint.", ["route"], registry=r
         )
+        self.null_rewards = Counter(
+            "pivot_null_rewards_total",
+            "Reward items that got reward null, by endpoint and reason.",
+            ["route", "reason"],
+            registry=r,
+        )
+        self.truncated_items = Counter(
+            "pivot_truncated_items_total",
+            "Reward items with a text cut to PIVOT_MAX_TEXT_CHARS, by endpoint.",
+            ["route"],
+            registry=r,
+        )
+
+    def rewards_scored(
+        self, route: str, reasons: Sequence[str | None], truncated: Sequence[bool]
+    ) -> None:
+        """Count scored reward items, their null reasons and their cut texts."""
+        self.items.labels(route).inc(len(reasons))
+        for reason in reasons:
+            if reason is not None:
+                self.null_rewards.labels(route, reason).inc()
+        if cut := sum(truncated):
+            self.truncated_items.labels(route).inc(cut)
 
     # --- BatchObserver ---
     def queue_depth(self, model: str, depth: int) -> None:

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.scoring.languages import UnknownLanguageError, normalize_lang
+
 # Hard ceilings baked into the request schema (and so into openapi.yaml); the configured limits
 # below may lower them, never raise them.
 HARD_MAX_ITEMS = 4096
@@ -133,6 +135,11 @@ class Settings(BaseSettings):
     reward_preset: Literal["pb-rlsvr-embedding", "pb-rlsvr-translation", "pasmr", "hybrid"] = Field(
         "hybrid", description="Default recipe of /v1/rewards and /get_reward."
     )
+    default_lang: str | None = Field(
+        None,
+        description="Language of a reward item that neither says its `lang` nor has a detectable "
+        "response (unset: such items get reward null, reason `language_unknown`).",
+    )
     rank_model: Path | None = Field(
         None, description="Optional sequence-classification reward model folder for /v1/rank."
     )
@@ -168,6 +175,16 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("must name a built-in model or a folder")
         return value.strip()
+
+    @field_validator("default_lang")
+    @classmethod
+    def _known_default_lang(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalize_lang(value)
+        except UnknownLanguageError as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _calibration_pair(self) -> Settings:

@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 DESCRIPTION = """\
 Reward scoring for multilingual reasoning RL (PB-RLSVR, PASMR, Best-of-L).
 
-Scoring routes require `Authorization: Bearer <key>` when `PIVOT_API_KEYS` is set.
+Scoring routes require a key when `PIVOT_API_KEYS` is set: `Authorization: Bearer <key>`, or the
+key in the URL's user-info (`http://KEY:@host/...`, sent as HTTP Basic; for OpenRLHF).
 Errors always have the shape `{"error": {"type", "message", "fields": [{"loc", "msg"}], "request_id"}}`.
 """
 
