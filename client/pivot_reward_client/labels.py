@@ -4,18 +4,21 @@ The same rules as the server's `/get_reward` labels:
 
 - a JSON object (a dict, or a string starting with `{`): the keys `reference`, `pivot_answer`
   (aliases `answer`, `gold`, `gold_answer`), `pivot_response`, `lang`, `prompt`;
-- a number (`18`, `2.5`): the gold final answer;
-- a short one-line text (`"18"`, `"$1,250.50"`, `"\\frac{3}{4}"`): the gold final answer;
-- a longer or multi-line text: an English solution, used as the reference and as the pivot
-  response (its final answer is extracted by the server).
+- a number (`18`, `2.5`), or a text that is just a number (`"18"`, `"$1,250.50"`,
+  `"\\frac{3}{4}"`: digits, no letters outside LaTeX commands): the gold final answer;
+- any other text: an English response, used as the reference and as the pivot response (its
+  final answer is extracted by the server);
+- a one-element list: its element.
 """
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 MAX_ANSWER_CHARS = 200  # the server's limit on `pivot_answer`
+_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
 FIELDS = ("reference", "pivot_answer", "pivot_response", "lang", "prompt")
 ALIASES = {"answer": "pivot_answer", "gold": "pivot_answer", "gold_answer": "pivot_answer"}
 
@@ -37,9 +40,17 @@ def text(value: Any) -> str | None:
     return result if result.strip() else None
 
 
+def is_bare_number(value: str) -> bool:
+    """A text that is just a number: a digit, and no letters outside LaTeX commands."""
+    stripped = _LATEX_COMMAND.sub("", value)
+    return any(c.isdigit() for c in stripped) and not any(c.isalpha() for c in stripped)
+
+
 def label_fields(label: Any) -> dict[str, str]:
     """The item fields a label carries (see the module docstring); {} for none."""
     label = plain(label)
+    if isinstance(label, list | tuple) and len(label) == 1:
+        label = label[0]
     if label is None or isinstance(label, bool):
         return {}
     if isinstance(label, Mapping):
@@ -62,7 +73,6 @@ def label_fields(label: Any) -> dict[str, str]:
             decoded = None
         if isinstance(decoded, dict):
             return label_fields(decoded)
-    # A final answer is short and on one line; anything else is a whole solution.
-    if len(stripped) > MAX_ANSWER_CHARS or "\n" in stripped:
-        return {"reference": stripped, "pivot_response": stripped}
-    return {"pivot_answer": stripped}
+    if is_bare_number(stripped) and len(stripped) <= MAX_ANSWER_CHARS:
+        return {"pivot_answer": stripped}
+    return {"reference": stripped, "pivot_response": stripped}

@@ -20,6 +20,8 @@ except `prompt` arrives in `kwargs` as a list aligned with `completions` (plus T
 Dataset columns read (names configurable; a missing column is simply not sent):
 
 - `lang` (or `lang="de"` for a single-language dataset): the language the response must be in.
+  Without it the service detects the language (from the response, else its `PIVOT_DEFAULT_LANG`),
+  so the fidelity gate cannot catch a wrong-language answer: give it.
 - `reference`: the English reference response (semantic presets).
 - `pivot_answer`: the gold or pivot final answer, e.g. `"18"` (numbers are sent as text).
 - `pivot_response` (off by default; set `pivot_response_column`): a full English pivot response
@@ -104,12 +106,6 @@ def build_items(
     """`/v1/rewards` items for a TRL batch (see the module docstring for the mapping)."""
     size = len(completions)
     langs = None if lang else _column(kwargs, lang_column, size)
-    if not lang and langs is None:
-        available = sorted(k for k, v in kwargs.items() if isinstance(v, list))
-        raise ValueError(
-            f"no language: the dataset has no {lang_column!r} column (columns: {available}); "
-            "pass lang='xx' or lang_column='...'"
-        )
     columns = {
         "reference": _column(kwargs, reference_column, size),
         "pivot_answer": _column(kwargs, pivot_answer_column, size),
@@ -119,10 +115,10 @@ def build_items(
         raise ValueError(f"{len(prompts)} prompts for {size} completions")
     items: list[dict[str, Any]] = []
     for i, completion in enumerate(completions):
-        item_lang = lang or (_optional_text(langs[i]) if langs is not None else None)
-        if not item_lang:
-            raise ValueError(f"completion {i}: no language in column {lang_column!r}")
-        item: dict[str, Any] = {"response": completion_text(completion), "lang": item_lang}
+        item: dict[str, Any] = {"response": completion_text(completion)}
+        # Without a language the service detects one (a wrong-language answer then goes unseen).
+        if item_lang := lang or (_optional_text(langs[i]) if langs is not None else None):
+            item["lang"] = item_lang
         for key, column in columns.items():
             if column is not None and (value := _optional_text(column[i])) is not None:
                 item[key] = value

@@ -23,7 +23,8 @@ of the reward workers: `url` / `PIVOT_REWARD_URL`, `api_key` / `PIVOT_API_KEY`, 
 a gold answer (`"18"`, `18`), an English solution (long or multi-line text: reference + pivot
 response), or a JSON object / dict with `reference`, `pivot_answer`, `pivot_response`, `lang`,
 `prompt`. `extra_info` may carry the same keys (notably `lang`; `question` counts as `prompt`);
-`ground_truth` wins. The language falls back to `lang`; a sample with none raises `ValueError`.
+`ground_truth` wins. The language falls back to `lang`; with none, the service detects it (and
+its fidelity gate then cannot catch a wrong-language answer).
 
 Returned dict (verl needs `"score"` and logs the other keys as `reward_extra_info`; every sample of
 a preset has the same keys):
@@ -106,13 +107,11 @@ def build_item(
             extra["prompt"] = extra_info.get("question")
         fields.update(label_fields(extra))
     fields.update(label_fields(ground_truth))
-    lang = fields.pop("lang", None) or default_lang
-    if not lang:
-        raise ValueError(
-            "no target language for this sample: put 'lang' in ground_truth (JSON) or "
-            "extra_info, or set reward_kwargs.lang / PIVOT_REWARD_LANG"
-        )
-    return {"response": solution_str or "", "lang": lang, **fields}
+    item: dict[str, Any] = {"response": solution_str or "", **fields}
+    # Without a language the service detects one (a wrong-language answer then goes unseen).
+    if lang := fields.get("lang") or default_lang:
+        item["lang"] = lang
+    return item
 
 
 def _component_key(name: str) -> str:

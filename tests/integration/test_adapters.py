@@ -259,8 +259,10 @@ async def test_trl_large_batch_is_split(small_server: str) -> None:
 
 
 def test_trl_errors() -> None:
-    with pytest.raises(ValueError, match="lang"):
-        build_items(["q"], ["a"], {"reference": ["r"]})
+    # no language column: sent without one (the service detects it)
+    assert build_items(["q"], ["a"], {"reference": ["r"]}) == [
+        {"response": "a", "reference": "r", "prompt": "q"}
+    ]
     with pytest.raises(ValueError, match="one value per completion"):
         build_items(["q"], ["a"], {"lang": ["de", "fr"]})
     assert build_items(None, ["a"], {"lang": ["de"], "reference": [float("nan")]}) == [
@@ -400,8 +402,13 @@ def test_labels() -> None:
     assert label_fields(solution) == {"reference": solution, "pivot_response": solution}
     assert label_fields(" 18 ") == {"pivot_answer": "18"}
     assert label_fields(18) == {"pivot_answer": "18"}
+    assert label_fields(["18"]) == {"pivot_answer": "18"}
     assert label_fields(2.5) == {"pivot_answer": "2.5"}
-    assert label_fields("{not json") == {"pivot_answer": "{not json"}
+    assert label_fields("\\frac{3}{4}") == {"pivot_answer": "\\frac{3}{4}"}
+    assert label_fields("The answer is 18.") == {
+        "reference": "The answer is 18.",
+        "pivot_response": "The answer is 18.",
+    }
     assert label_fields({"gold": 7, "lang": "de", "other": 1}) == {
         "pivot_answer": "7",
         "lang": "de",
@@ -423,8 +430,10 @@ async def test_verl_async_equals_sync(verl_env: str, monkeypatch: pytest.MonkeyP
 
 
 def test_verl_configuration_errors(verl_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ValueError, match="PIVOT_REWARD_LANG"):
-        verl_adapter.compute_score("mgsm", RIGHT_DE, "18")
+    monkeypatch.setenv("PIVOT_REWARD_PRESET", "pasmr")
+    # no language anywhere: the service detects it from the response
+    detected = verl_adapter.compute_score("mgsm", RIGHT_DE, "18")
+    assert detected["score"] == 1.0 and detected["detected_lang"] == "de"
     monkeypatch.delenv("PIVOT_REWARD_URL")
     with pytest.raises(ValueError, match="PIVOT_REWARD_URL"):
         verl_adapter.compute_score("mgsm", RIGHT_DE, "18", {"lang": "de"})
