@@ -21,6 +21,13 @@ def second_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def pasmr_server() -> Iterator[str]:
+    """A server whose default recipe (what /get_reward uses) is `pasmr`."""
+    with live_server(reward_preset="pasmr") as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
 def keyed_server() -> Iterator[str]:
     """A server that requires the API key `trainer-key`."""
     with live_server(api_keys="trainer-key") as base:
