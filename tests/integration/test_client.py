@@ -750,3 +750,108 @@ def test_translate_splits_texts_with_their_languages() -> None:
         assert [len(b["texts"]) for b in seen] == [2, 2, 1]
         assert all(b["source_lang"] == "de" and "source_langs" not in b for b in seen)
         assert len(out["translations"]) == 5
+
+
+# ------------------------------------------------------------------------------------------
+# in-flight bound, deadline, /get_reward splitting, pickling
+# ------------------------------------------------------------------------------------------
+
+
+class _Concurrency:
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+
+    def enter(self) -> None:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+
+    def leave(self) -> None:
+        self.now -= 1
+
+
+async def test_async_in_flight_bound_holds_across_calls() -> None:
+    seen = _Concurrency()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.enter()
+        await asyncio.sleep(0.05)
+        seen.leave()
+        return _ok(request)
+
+    async with AsyncPivotRewardClient(
+        "http://rm", transport=httpx.MockTransport(handler), max_in_flight=2
+    ) as client:
+        await asyncio.gather(*(client.post("/v1/x", {}) for _ in range(8)))
+    assert seen.peak == 2
+
+
+def test_sync_in_flight_bound_holds_across_threads() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    seen = _Concurrency()
+    lock = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            seen.enter()
+        time.sleep(0.05)
+        with lock:
+            seen.leave()
+        return _ok(request)
+
+    with (
+        PivotRewardClient(
+            "http://rm", transport=httpx.MockTransport(handler), max_in_flight=3
+        ) as client,
+        ThreadPoolExecutor(8) as pool,
+    ):
+        list(pool.map(lambda _: client.post("/v1/x", {}), range(12)))
+    assert seen.peak == 3
+
+
+def test_deadline_stops_retrying() -> None:
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(503, headers={"Retry-After": "2"}, json={"error": {}})
+    )
+    with PivotRewardClient("http://rm", transport=transport, deadline=0.5) as client:
+        started = time.monotonic()
+        with pytest.raises(PivotRewardError) as caught:
+            client.post("/v1/x", {})
+        assert time.monotonic() - started < 1.0  # did not sleep the 2 s Retry-After
+    assert caught.value.type == "deadline_exceeded"
+    assert caught.value.attempts == 1 and caught.value.status == 503
+
+
+def test_get_reward_is_split_keeping_lists_aligned(
+    server: str, small_proxy: tuple[Proxy, str]
+) -> None:
+    proxy, base = small_proxy
+    queries = [f"Frage {i}? Die Antwort lautet {i}." for i in range(7)]
+    prompts = [f"Frage {i}?" for i in range(7)]
+    labels: list[Any] = [
+        {"pivot_answer": str(i if i % 2 else i + 1), "lang": "de"} for i in range(7)
+    ]
+    with PivotRewardClient(base) as client:
+        out = client.get_reward(queries, prompts, labels)
+    sent = [s.json() for s in proxy.posts("/get_reward")]
+    assert [len(b["query"]) for b in sent] == [5, 2]
+    assert [b["labels"] for b in sent] == [labels[:5], labels[5:]]
+    whole = direct(server, "/get_reward", {"query": queries, "prompts": prompts, "labels": labels})
+    assert out == whole  # rewards, scores and every extra_logs column concatenated in order
+
+
+def test_errors_pickle() -> None:
+    import pickle
+
+    error = PivotRewardError(
+        "bad", status=422, type="validation_error", fields=[{"loc": "items[0].lang", "msg": "x"}]
+    )
+    clone = pickle.loads(pickle.dumps(error))
+    assert (clone.status, clone.type, clone.fields, str(clone)) == (
+        422,
+        "validation_error",
+        error.fields,
+        str(error),
+    )
