@@ -8,9 +8,10 @@ Usage::
     reward_func = make_reward_func("http://127.0.0.1:8000", preset="hybrid")
     trainer = GRPOTrainer(model=..., reward_funcs=[reward_func], train_dataset=dataset, args=...)
 
-Versions: the default (async) function needs a TRL that awaits async callables (tested: 1.16.0,
-`GRPOTrainer` and `AsyncGRPOTrainer`); `make_reward_func(..., sync=True)` gives a plain function
-for older TRL (GRPOTrainer >= 0.14). Both are picklable (`AsyncGRPOTrainer` pickles its reward
+Versions: the default (async) function needs a TRL that awaits async reward functions: 0.27 and
+later (tested: 1.16.0, `GRPOTrainer` and `AsyncGRPOTrainer`); `make_reward_func(..., sync=True)`
+gives a plain function for older TRL (GRPOTrainer >= 0.14). None rewards need TRL >= 0.17;
+`log_metric` / `log_extra` logging happens where TRL passes them (1.x). Both are picklable (`AsyncGRPOTrainer` pickles its reward
 functions into a spawned process): they hold only their settings and open clients lazily.
 
 How TRL calls it: `reward_func(prompts=..., completions=..., **kwargs)`, where every dataset column
@@ -32,7 +33,7 @@ the last assistant message's content, conversational prompts to the last user me
 batch is one call (split by the client only when larger than the server's limit).
 
 Returns one reward per completion: a float, or None when the service leaves the reward null (the
-item cannot be scored: no pivot answer, ...). TRL (>= 0.16) drops None from the loss and its
+item cannot be scored: no pivot answer, ...). TRL (>= 0.17) drops None from the loss and its
 statistics; set `null_reward=0.0` for a TRL that cannot. The function's `__name__` is
 `pivot_<preset>` (e.g. `pivot_hybrid`), so TRL logs `rewards/pivot_hybrid/mean`. With TRL's
 `log_metric`, every call logs the same keys: `<name>/excluded` and `<name>/truncated` (fractions of
@@ -251,6 +252,13 @@ class AsyncRewardFunc(_RewardFunc):
         items = self._items(prompts, completions, kwargs)
         response = await self._clients.get().rewards(items, preset=self.preset)
         return self._finish(response, len(items), kwargs)
+
+    # TRL 1.14+ sees the async `__call__` (`is_async_callable`); TRL 0.27-1.13 only asks
+    # `inspect.iscoroutinefunction(reward_func)`, which accepts a "function-like" object (the
+    # attributes below, as Cython functions carry them) by its code flags.
+    __code__ = __call__.__code__
+    __defaults__ = __call__.__defaults__
+    __kwdefaults__ = __call__.__kwdefaults__
 
 
 class SyncRewardFunc(_RewardFunc):

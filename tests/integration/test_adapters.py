@@ -98,7 +98,8 @@ def grpo_batch() -> dict[str, Any]:
 async def test_trl_reward_func_equals_direct_call(server: str, preset: str | None) -> None:
     batch = grpo_batch()
     reward_func = make_reward_func(server, preset=preset)
-    assert inspect.iscoroutinefunction(reward_func.__call__)  # TRL awaits it concurrently
+    assert inspect.iscoroutinefunction(reward_func.__call__)  # TRL >= 1.14 awaits it concurrently
+    assert inspect.iscoroutinefunction(reward_func)  # the check of TRL 0.27-1.13
     assert (
         reward_func.__name__
         == {
@@ -283,6 +284,7 @@ async def test_trl_reward_func_pickles_and_sync_variant_agrees(server: str) -> N
     reward_func = make_reward_func(server, preset="pasmr", lang="de", timeout=30.0)
     first = await reward_func(**kwargs)
     clone = pickle.loads(pickle.dumps(reward_func))  # after use: open clients are not pickled
+    assert inspect.iscoroutinefunction(clone)
     assert clone.__name__ == reward_func.__name__ == "pivot_pasmr"
     assert await clone(**kwargs) == first == [1.0, pytest.approx(0.1)]
     sync_func = make_reward_func(server, preset="pasmr", lang="de", sync=True)

@@ -6,6 +6,7 @@ trainer: the async one (`pb-rlsvr-embedding`) and the sync variant (`pasmr`, whi
 rows without a gold answer null, so TRL's None handling is exercised).
 """
 
+import inspect
 import math
 import multiprocessing
 import pickle
@@ -62,6 +63,7 @@ def test_grpo_trainer_two_steps_with_rewards_from_the_service(server: str, tmp_p
     semantic = make_reward_func(server, preset="pb-rlsvr-embedding", lang_column="lang")
     pasmr = make_reward_func(server, preset="pasmr", sync=True)
     assert isinstance(semantic, AsyncRewardFunc)
+    assert inspect.iscoroutinefunction(semantic) and not inspect.iscoroutinefunction(pasmr)
     # The same objects survive pickle (AsyncGRPOTrainer pickles reward functions into a process).
     for func in (semantic, pasmr):
         assert pickle.loads(pickle.dumps(func)).__name__ == func.__name__
