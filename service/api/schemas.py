@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from service.pipeline.rewards import NullReason, RewardInput
 from service.settings import HARD_MAX_ITEMS, HARD_MAX_TEXT_CHARS
@@ -508,14 +515,25 @@ REWARDS_EXAMPLES: list[Any] = [
 ]
 
 
+def _valid_unicode(text: str) -> str:
+    """A lone surrogate (`"\\ud800"` is legal JSON) is refused here, as the length-constrained
+    `Text` refuses it, instead of failing the model's whole batch later."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode: a lone surrogate at position {exc.start}") from None
+    return text
+
+
 # Reward texts have no length ceiling in the schema: the pipeline cuts a text over
 # PIVOT_MAX_TEXT_CHARS and flags the item, so one long rollout never fails its batch (the body limit,
 # PIVOT_MAX_BODY_BYTES, still bounds the request).
-RewardText = Annotated[str, StringConstraints(min_length=1)]
+UnicodeText = Annotated[str, AfterValidator(_valid_unicode)]
+RewardText = Annotated[str, StringConstraints(min_length=1), AfterValidator(_valid_unicode)]
 
 
 class RewardItem(StrictModel):
-    response: str = Field(
+    response: UnicodeText = Field(
         description="The policy's response (without the prompt); may be empty (scored as a format "
         "error). Over PIVOT_MAX_TEXT_CHARS it is cut (head + tail) and the result says `truncated`."
     )
@@ -697,12 +715,12 @@ class OpenRLHFRequest(BaseModel):
         extra="ignore", strict=True, json_schema_extra={"examples": OPENRLHF_EXAMPLES}
     )
 
-    query: list[str] = Field(
+    query: list[UnicodeText] = Field(
         max_length=HARD_MAX_ITEMS,
         description="prompt + response per sample; may be empty (OpenRLHF <= 0.11 sends `[]` to "
         "the extra URLs of --reward.remote_url), which returns empty lists.",
     )
-    prompts: list[str] | None = Field(
+    prompts: list[UnicodeText] | None = Field(
         None, max_length=HARD_MAX_ITEMS, description="The prompt of each sample."
     )
     labels: list[Any] | None = Field(

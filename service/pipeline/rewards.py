@@ -106,7 +106,7 @@ async def score_items(
     default_lang = state.settings.default_lang
 
     def choose() -> list[tuple[str | None, str | None]]:
-        from service.scoring.language_choice import choose_language
+        from service.scoring.language_choice import choose_language  # lingua: loaded on use
 
         return [
             choose_language(item.lang, item.response, default=default_lang, prompt=item.prompt)

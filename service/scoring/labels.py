@@ -58,8 +58,19 @@ def format_number(value: int | float, loc: str) -> str:
     return format(Decimal(repr(value)), "f")
 
 
-def _text_label(text: str) -> Label:
-    stripped = text.strip()
+def _check_unicode(text: str, loc: str) -> str:
+    """Refuse a lone surrogate (legal in JSON, not in any text a model can read)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"not valid Unicode: a lone surrogate at position {exc.start}", loc
+        ) from None
+    return text
+
+
+def _text_label(text: str, loc: str) -> Label:
+    stripped = _check_unicode(text, loc).strip()
     if not stripped:
         return Label("none")
     if is_bare_number(stripped):
@@ -74,7 +85,9 @@ def _scalar(value: object, loc: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InvalidInputError("must be a string or a number", loc)
-    text = value.strip() if isinstance(value, str) else format_number(value, loc)
+    text = (
+        _check_unicode(value, loc).strip() if isinstance(value, str) else format_number(value, loc)
+    )
     return text or None
 
 
@@ -142,7 +155,7 @@ def parse_label(label: object, loc: str) -> Label:
         return parse_label(label[0], loc)
     if isinstance(label, str):
         if not label.strip().startswith("{"):
-            return _text_label(label)
+            return _text_label(label, loc)
         try:
             label = json.loads(label)
         except (json.JSONDecodeError, RecursionError) as exc:

@@ -343,3 +343,22 @@ def test_single_sample_requests_are_batched() -> None:
         assert responses[18].json()["extra_logs"]["answer"] == [1.0]
         calls = factory.encoder.calls
         assert sum(calls) == 65 and len(calls) <= 8, calls  # 64 responses + the shared reference
+
+
+@pytest.mark.parametrize(
+    ("raw", "loc"),
+    [
+        (b'{"query": "x"}', "query"),
+        (b'{"query": [5]}', "query[0]"),
+        (b'{"query": ["a \\ud800 b"]}', "query[0]"),  # legal JSON, not valid Unicode
+        (b'{"query": ["a"], "prompts": ["\\udfff"]}', "prompts[0]"),
+        (b'{"query": ["a"], "labels": ["The answer is \\ud800 18."]}', "labels[0]"),
+        (b'{"query": ["a"], "labels": [{"reference": "\\ud800"}]}', "labels[0].reference"),
+    ],
+)
+def test_bad_fields_are_422_naming_them(hybrid: str, raw: bytes, loc: str) -> None:
+    answer = requests.post(
+        f"{hybrid}/get_reward", data=raw, headers={"content-type": "application/json"}, timeout=60
+    )
+    assert answer.status_code == 422, answer.text
+    assert [f["loc"] for f in answer.json()["error"]["fields"]] == [loc]

@@ -201,3 +201,12 @@ def test_rank_prefers_cross_lingual_consensus(server: str) -> None:
     assert [c["answer"] for c in data["candidates"]] == ["20", "18", "18", "18"]
     no_model = httpx.post(f"{server}/v1/rank", json={**body, "scorer": "reward_model"})
     assert no_model.status_code == 503 and "PIVOT_RANK_MODEL" in no_model.json()["error"]["message"]
+
+
+def test_a_lone_surrogate_is_422_naming_the_field_not_a_model_failure(server: str) -> None:
+    body = b'{"items": [{"response": "Die Antwort \\ud800 lautet 18.", "lang": "de", "reference": "r"}]}'
+    response = httpx.post(
+        f"{server}/v1/rewards", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["fields"][0]["loc"] == "items[0].response"

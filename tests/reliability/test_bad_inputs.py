@@ -394,6 +394,11 @@ CATALOGUE.update(
                 200,
             ),
             (
+                "lone surrogate in a response",
+                raw(b'{"items": [{"response": "\\ud800", "lang": "de", "reference": "r"}]}'),
+                422,
+            ),
+            (
                 "no language anywhere (reason language_unknown)",
                 {"json": {"items": [{"response": "18", "reference": "r"}]}},
                 200,
@@ -459,6 +464,8 @@ CATALOGUE.update(
             ("labels is a string", {"json": {"query": ["a"], "labels": "18"}}, 422),
             ("prompts shorter than query", {"json": {"query": ["a", "b"], "prompts": ["a"]}}, 422),
             ("query item is a number", {"json": {"query": [5]}}, 422),
+            ("lone surrogate in a query", raw(b'{"query": ["a \\ud800"]}'), 422),
+            ("lone surrogate in a label", raw(b'{"query": ["a"], "labels": ["\\udfff"]}'), 422),
             (
                 "query over PIVOT_MAX_TEXT_CHARS (cut, flagged)",
                 {"json": {"query": ["w " * 60_000], "labels": [{"lang": "de", "reference": "r"}]}},

@@ -99,6 +99,8 @@ def test_labels_of_every_json_type(label: object, expected: Label) -> None:
         ({"lang": "xx"}, "labels[3].lang", "unknown language code"),
         ({"pivot_answer": "18", "gold": "20"}, "labels[3]", "different answers"),
         ([True], "labels[3]", "true/false"),
+        ("The answer is \ud800 18.", "labels[3]", "lone surrogate"),
+        ({"reference": "\udfff"}, "labels[3].reference", "lone surrogate"),
     ],
 )
 def test_unusable_labels_are_refused_naming_the_label(label: object, loc: str, words: str) -> None:
