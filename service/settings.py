@@ -15,6 +15,9 @@ from service.scoring.languages import UnknownLanguageError, normalize_lang
 HARD_MAX_ITEMS = 4096
 HARD_MAX_TEXT_CHARS = 100_000
 
+# How the rewards read a text over the embedding model's token limit.
+LongTextMode = Literal["window", "truncate"]
+
 
 def _default_cache_dir() -> Path:
     return Path.home() / ".cache" / "pivot-reward"
@@ -170,6 +173,18 @@ class Settings(BaseSettings):
         None,
         description="Language of a reward item that neither says its `lang` nor has a detectable "
         "response (unset: such items get reward null, reason `language_unknown`).",
+    )
+    reward_long_text: LongTextMode = Field(
+        "window",
+        description="How /v1/rewards and /get_reward read a text over the embedding model's token "
+        "limit: `window` = whole, as overlapping windows whose embeddings are averaged; `truncate` "
+        "= its beginning only. A request may override it (`long_text`).",
+    )
+    gate_scope: Literal["answer", "full"] = Field(
+        "answer",
+        description="What the language-fidelity gate judges in a reasoning output: `answer` = the "
+        "visible answer (thinking blocks between PIVOT_THINK_START/END skipped), `full` = the whole "
+        "text. Copies of the reference are looked for in the whole text either way.",
     )
     rank_model: Path | None = Field(
         None, description="Optional sequence-classification reward model folder for /v1/rank."

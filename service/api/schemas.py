@@ -13,8 +13,9 @@ from pydantic import (
     model_validator,
 )
 
+from service.engine.embedding import LongTextHandling
 from service.pipeline.rewards import NullReason, RewardInput
-from service.settings import HARD_MAX_ITEMS, HARD_MAX_TEXT_CHARS
+from service.settings import HARD_MAX_ITEMS, HARD_MAX_TEXT_CHARS, LongTextMode
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=HARD_MAX_TEXT_CHARS)]
 
@@ -92,6 +93,12 @@ class SimilarityRequest(StrictModel):
         description="Allow texts over the model's token limit to be truncated (flagged per result); "
         "when false they are rejected with 422.",
     )
+    window: bool = Field(
+        False,
+        strict=True,
+        description="Embed texts over the model's token limit whole, as overlapping windows whose "
+        "embeddings are averaged (flagged `long_text: windowed`); wins over `truncate`.",
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> SimilarityRequest:
@@ -133,6 +140,11 @@ class SimilarityResult(BaseModel):
     cosine: float = Field(description="Raw cosine similarity of the two embeddings.")
     truncated: bool = Field(
         False, strict=True, description="A text was truncated to the model's token limit."
+    )
+    long_text: LongTextHandling = Field(
+        "whole",
+        description="How the pair's texts were read: `whole` (within the token limit), "
+        "`windowed` (a text over it, as overlapping windows) or `truncated`.",
     )
 
 
@@ -371,7 +383,11 @@ class TranslationSimilarityResult(BaseModel):
     )
     cosine: float
     chrf: float | None = Field(None, description="chrF in [0, 1] when requested.")
-    truncated: bool = False
+    truncated: bool = Field(
+        False,
+        description="The translator cut a piece of the candidate (or a piece's translation hit "
+        "`max_length`), or the embedding model truncated the translation or the reference.",
+    )
 
 
 class TranslationSimilarityResponse(BaseModel):
@@ -603,6 +619,12 @@ class RewardsRequest(StrictModel):
         None, description="Named recipe; default PIVOT_REWARD_PRESET."
     )
     spec: RewardSpecModel | None = Field(None, description="Custom recipe; overrides `preset`.")
+    long_text: LongTextMode | None = Field(
+        None,
+        description="Texts over the embedding model's token limit: `window` = read whole, as "
+        "overlapping windows; `truncate` = their beginning only. Default PIVOT_REWARD_LONG_TEXT "
+        "(window).",
+    )
 
 
 REASONS_DOC = (
@@ -637,6 +659,12 @@ class RewardResult(BaseModel):
     )
     original_chars: dict[str, int] = Field(
         description="Each cut field's length in characters before the cut (empty when none was)."
+    )
+    long_text: LongTextHandling | None = Field(
+        None,
+        description="How the similarity components read the texts: `whole`, `windowed` (over the "
+        "token limit, as overlapping windows) or `truncated` (by the embedding model or the "
+        "translator); null when no similarity component is used.",
     )
 
 

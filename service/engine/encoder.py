@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import numpy as np
 
 from service.engine.device import resolve_device, resolve_precision
 from service.engine.sub_batches import plan
+from service.engine.tokens import TokenCounter
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +65,7 @@ class SentenceTransformerEncoder:
         )
         self.dimension = int(get_dimension() or 0)
         self.sub_batch = sub_batch
-        # The model's tokenizer is mutated (padding/truncation state) by every encode() on the model
-        # thread, so counting tokens from another thread must use its own copy of the Rust tokenizer.
-        from tokenizers import Tokenizer
-
-        self._counter = Tokenizer.from_str(self._model.tokenizer.backend_tokenizer.to_str())
-        self._counter.no_padding()
-        self._counter.no_truncation()
-        self._tokenizer_lock = threading.Lock()
+        self._tokens = TokenCounter.from_hf(self._model.tokenizer, self.prompt)
 
     def warmup(self) -> None:
         self.predict_batch(["query warm-up", "Aufwärmen", "উষ্ণ"])
@@ -82,11 +75,11 @@ class SentenceTransformerEncoder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens per text as the model will see them (prompt and special tokens included)."""
-        with self._tokenizer_lock:
-            encoded = self._counter.encode_batch(
-                [self.prompt + text for text in texts], add_special_tokens=True
-            )
-        return [len(encoding.ids) for encoding in encoded]
+        return self._tokens.count(texts)
+
+    def token_spans(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """Character offsets of each text's own tokens (for windows over long texts)."""
+        return self._tokens.spans(texts)
 
     def predict_batch(self, items: list[str]) -> list[np.ndarray]:
         import torch

@@ -42,6 +42,10 @@ class HashEncoder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(_WORD.findall(text)) + 2 for text in texts]
 
+    def token_spans(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """A token is a word here (two more for the special tokens, as count_tokens says)."""
+        return [[m.span() for m in _WORD.finditer(text)] for text in texts]
+
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dimension, dtype=np.float32)
         lowered = text.lower()

@@ -13,6 +13,13 @@ from service.engine.cache import CacheObserver, NullCacheObserver
 from service.engine.translator import NllbTranslator, TranslationOutput
 from service.errors import InvalidInputError
 from service.scoring.languages import UnknownLanguageError
+from service.scoring.sentences import Piece, join_sentences, split_sentences, split_words
+
+# Longest piece given to the translator when a text is translated sentence by sentence: NLLB was
+# trained on sentences, and a longer piece (a run-on line, a table) is cut in two at a space.
+SEGMENT_TOKENS = 200
+# Halvings of one piece at most (2**12 pieces): enough for any text the limits let in.
+_MAX_SPLIT_ROUNDS = 12
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,15 @@ class TranslationJob:
     beam_size: int
     max_length: int
     tokens: int  # encoder tokens, for the batch token budget
+
+
+@dataclass(frozen=True)
+class LongTranslation:
+    """A text translated sentence by sentence."""
+
+    text: str
+    truncated: bool  # some piece was cut to the input limit, or its translation hit max_length
+    pieces: int
 
 
 class TranslationScorer:
@@ -159,3 +175,62 @@ class TranslationService:
                 self._cache_put(key, output)
                 found[key] = output
         return [found[key] for key in keys]
+
+    async def translate_sentences(
+        self,
+        texts: Sequence[str],
+        sources: Sequence[str],
+        target: str,
+        *,
+        beam_size: int,
+        max_length: int,
+    ) -> list[LongTranslation]:
+        """Translate each text piece by piece (see service/scoring/sentences.py), `max_length`
+        tokens per piece; pieces go through the same cache and batcher as any translation."""
+        splits = [split_sentences(text) or [Piece(text, "")] for text in texts]
+        loop = asyncio.get_running_loop()
+        splits = await loop.run_in_executor(None, self._fit_pieces, splits)
+        flat = [(piece.text, source) for pieces, source in zip(splits, sources) for piece in pieces]
+        outputs = await self.translate(
+            [text for text, _ in flat],
+            [source for _, source in flat],
+            target,
+            beam_size=beam_size,
+            max_length=max_length,
+        )
+        cap = min(max_length, self.translator.max_output_tokens)
+        results: list[LongTranslation] = []
+        position = 0
+        for pieces in splits:
+            mine = outputs[position : position + len(pieces)]
+            position += len(pieces)
+            results.append(
+                LongTranslation(
+                    text=join_sentences(pieces, [o.text for o in mine]),
+                    truncated=any(o.truncated or o.output_tokens >= cap for o in mine),
+                    pieces=len(pieces),
+                )
+            )
+        return results
+
+    def _fit_pieces(self, splits: list[list[Piece]]) -> list[list[Piece]]:
+        """Cut pieces over SEGMENT_TOKENS (or the model's input limit) in two until they fit."""
+        limit = min(SEGMENT_TOKENS, self.translator.max_input_tokens - 1)
+        for _ in range(_MAX_SPLIT_ROUNDS):
+            counts = iter(self.translator.count_tokens([p.text for ps in splits for p in ps]))
+            changed = False
+            fitted: list[list[Piece]] = []
+            for pieces in splits:
+                out: list[Piece] = []
+                for piece in pieces:
+                    if next(counts) <= limit or len(piece.text) < 2:
+                        out.append(piece)
+                        continue
+                    left, right = split_words(piece.text)
+                    out += [Piece(left, piece.separator), Piece(right, " ")]
+                    changed = True
+                fitted.append(out)
+            splits = fitted
+            if not changed:
+                break
+        return splits

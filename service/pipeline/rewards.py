@@ -13,13 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from service.engine.embedding import LongTextHandling, worst
 from service.pipeline.translate_compare import DEFAULT_MAX_LENGTH, translate_and_compare
 from service.scoring import bulk
 from service.scoring.answers import ConsistencyResult
 from service.scoring.bulk import GateVerdict
+from service.scoring.fidelity import FidelityConfig, GateScope
 from service.scoring.languages import check_languages
 from service.scoring.rewards import RewardSpec, combine
 from service.scoring.text_limits import fit_text
+from service.settings import LongTextMode, Settings
 from service.state import ServiceState
 
 NullReason = Literal["language_unknown", "no_reference", "no_pivot_answer"]
@@ -57,6 +60,17 @@ class RewardOutput:
     lang_source: str | None = None  # given, response, default, prompt (None: no language)
     truncated: bool = False  # a scored text was over PIVOT_MAX_TEXT_CHARS and was cut
     original_chars: dict[str, int] = field(default_factory=dict)  # cut field -> its length
+    long_text: LongTextHandling | None = None  # how the similarity read its texts (None: unused)
+
+
+def fidelity_config(settings: Settings) -> FidelityConfig:
+    """The gate's options from the settings (scope and the thinking-block delimiters)."""
+    return _fidelity_config(settings.gate_scope, settings.think_start, settings.think_end)
+
+
+@functools.lru_cache(maxsize=8)
+def _fidelity_config(scope: GateScope, start: str, end: str) -> FidelityConfig:
+    return FidelityConfig(scope=scope, think_start=start, think_end=end)
 
 
 def canonical_languages(items: Sequence[RewardInput]) -> list[RewardInput]:
@@ -100,9 +114,17 @@ def null_reason(
 
 
 async def score_items(
-    state: ServiceState, spec: RewardSpec, items: Sequence[RewardInput]
+    state: ServiceState,
+    spec: RewardSpec,
+    items: Sequence[RewardInput],
+    *,
+    long_text: LongTextMode | None = None,
 ) -> list[RewardOutput]:
-    """Components, gate and final reward per item (same inputs, same outputs, whatever the batch)."""
+    """Components, gate and final reward per item (same inputs, same outputs, whatever the batch).
+
+    `long_text` says how texts over the embedding model's token limit are read: `window` (whole,
+    as overlapping windows) or `truncate`; default PIVOT_REWARD_LONG_TEXT.
+    """
     limit = state.settings.max_text_chars
     fitted = [fit_item(item, limit) for item in canonical_languages(items)]
     if any(item.lang is None for item, _ in fitted):
@@ -121,6 +143,8 @@ async def score_items(
         {name: None for name, w in spec.weights().items() if w > 0} for _ in range(n)
     ]
     translations: list[str | None] = [None] * n
+    handling: list[LongTextHandling | None] = [None] * n
+    window = (long_text or state.settings.reward_long_text) == "window"
 
     async def rules_task() -> list[tuple[GateVerdict | None, ConsistencyResult | None]]:
         """The gate and answer consistency of the items with a language: one CPU-pool admission."""
@@ -133,6 +157,7 @@ async def score_items(
                 bulk.reward_rules,
                 with_gate=with_gate,
                 with_answer=with_answer,
+                fidelity=fidelity_config(state.settings),
                 think_start=state.settings.think_start,
                 think_end=state.settings.think_end,
             ),
@@ -155,15 +180,17 @@ async def score_items(
         if not spec.uses("semantic") or not comparable:
             return
         embedding = state.require_embedding()
-        _, scores, _ = await embedding.cosine_pairs(
+        pairs = await embedding.cosine_pairs(
             [resolved[i].response for i in comparable],
             [resolved[i].reference or "" for i in comparable],
             allow_truncation=True,  # a reward must not fail on a long rollout
             candidate_locs=[f"{resolved[i].loc}.response" for i in comparable],
             reference_locs=[f"{resolved[i].loc}.reference" for i in comparable],
+            window=window,
         )
-        for i, score in zip(comparable, scores, strict=True):
+        for j, (i, score) in enumerate(zip(comparable, pairs.scores, strict=True)):
             components[i]["semantic"] = round(float(score), 6)
+            handling[i] = _worse(handling[i], pairs.long_text[j])
 
     async def translation_task() -> None:
         if not spec.uses("translation"):
@@ -186,10 +213,17 @@ async def score_items(
             allow_truncation=True,
             candidate_locs=[f"{item.loc}.response" for item in chosen],
             reference_locs=[f"{item.loc}.reference" for item in chosen],
+            window=window,
         )
-        for i, text, score in zip(comparable, compared.texts, compared.scores, strict=True):
+        for j, (i, text, score) in enumerate(
+            zip(comparable, compared.texts, compared.scores, strict=True)
+        ):
             components[i]["translation"] = round(float(score), 6)
             translations[i] = text
+            read: LongTextHandling = (
+                "truncated" if compared.translation_truncated[j] else compared.long_text[j]
+            )
+            handling[i] = _worse(handling[i], read)
 
     rules, _, _ = await asyncio.gather(rules_task(), semantic_task(), translation_task())
     results = []
@@ -219,6 +253,11 @@ async def score_items(
                 lang_source=choices[i][1],
                 truncated=bool(fitted[i][1]),
                 original_chars=fitted[i][1],
+                long_text=handling[i],
             )
         )
     return results
+
+
+def _worse(a: LongTextHandling | None, b: LongTextHandling) -> LongTextHandling:
+    return b if a is None else worst(a, b)

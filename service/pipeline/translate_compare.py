@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from service.engine.embedding import EmbeddingService
+from service.engine.embedding import EmbeddingService, LongTextHandling
 from service.engine.translation_service import TranslationService
 
-# Generated-token cap when a request does not set `max_length` (further capped by settings).
+# Generated-token cap per sentence when a request does not set `max_length` (further capped by
+# settings).
 DEFAULT_MAX_LENGTH = 256
 # An empty translation still needs a text to embed; it scores like any unrelated sentence.
 EMPTY_TRANSLATION = "(empty)"
@@ -25,7 +26,8 @@ class ComparedTranslations:
     cosines: np.ndarray
     scores: np.ndarray
     truncated: list[bool]  # the embedding model truncated the translation or the reference
-    translation_truncated: list[bool]  # the translator cut the source
+    translation_truncated: list[bool]  # the translator cut a piece of the source or its output
+    long_text: list[LongTextHandling]  # how the embedding model read the longer of the pair
 
 
 async def translate_and_compare(
@@ -40,20 +42,31 @@ async def translate_and_compare(
     allow_truncation: bool,
     candidate_locs: Sequence[str],
     reference_locs: Sequence[str],
+    window: bool = False,
 ) -> ComparedTranslations:
-    """`sources` are this translator's FLORES codes (`TranslationService.language_tokens`)."""
+    """`sources` are this translator's FLORES codes (`TranslationService.language_tokens`).
+
+    Candidates are translated sentence by sentence (NLLB is a sentence-level model), with
+    `max_length` tokens per sentence; `window` embeds long translations whole (see
+    `EmbeddingService.embed`)."""
     english = translation.translator.language_token("en")
-    outputs = await translation.translate(
+    outputs = await translation.translate_sentences(
         candidates, sources, english, beam_size=beam_size, max_length=max_length
     )
     texts = [o.text if o.text.strip() else EMPTY_TRANSLATION for o in outputs]
-    cosines, scores, truncated = await embedding.cosine_pairs(
+    pairs = await embedding.cosine_pairs(
         texts,
         references,
         allow_truncation=allow_truncation,
         candidate_locs=candidate_locs,
         reference_locs=reference_locs,
+        window=window,
     )
     return ComparedTranslations(
-        [o.text for o in outputs], cosines, scores, truncated, [o.truncated for o in outputs]
+        [o.text for o in outputs],
+        pairs.cosines,
+        pairs.scores,
+        pairs.truncated,
+        [o.truncated for o in outputs],
+        pairs.long_text,
     )

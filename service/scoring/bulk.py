@@ -8,6 +8,7 @@ run them without the rest of the service (no models, no HTTP), and so a chunk ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from service.scoring.answers import (
     DEFAULT_REWARDS,
@@ -18,6 +19,9 @@ from service.scoring.answers import (
 )
 from service.scoring.pivot import PivotExtraction, extract_pivot
 from service.scoring.reasoning import DEFAULT_THINK_END, DEFAULT_THINK_START
+
+if TYPE_CHECKING:
+    from service.scoring.fidelity import FidelityConfig
 
 # (target_response, lang, pivot_response, pivot_answer, pivot_lang)
 ConsistencyTask = tuple[str, str, str | None, str | None, str]
@@ -52,13 +56,16 @@ def consistency(
     ]
 
 
-def gate(tasks: Sequence[FidelityTask]) -> list[GateVerdict]:
+def gate(
+    tasks: Sequence[FidelityTask], *, fidelity: FidelityConfig | None = None
+) -> list[GateVerdict]:
     """The language-fidelity verdict per response: (reason, detected language, passed)."""
-    from service.scoring.fidelity import check_fidelity  # lingua: only where the gate runs
+    from service.scoring.fidelity import DEFAULT_FIDELITY, check_fidelity  # lingua: gate only
 
+    config = fidelity or DEFAULT_FIDELITY
     out: list[GateVerdict] = []
     for response, lang, reference in tasks:
-        verdict = check_fidelity(response, lang, reference=reference)
+        verdict = check_fidelity(response, lang, reference=reference, config=config)
         out.append((verdict.reason, verdict.detected_lang, verdict.passed))
     return out
 
@@ -68,12 +75,13 @@ def reward_rules(
     *,
     with_gate: bool,
     with_answer: bool,
+    fidelity: FidelityConfig | None = None,
     think_start: str = DEFAULT_THINK_START,
     think_end: str = DEFAULT_THINK_END,
 ) -> list[tuple[GateVerdict | None, ConsistencyResult | None]]:
     """The CPU-bound parts of a composite reward in one pass: the gate and answer consistency."""
     verdicts: list[GateVerdict | None] = (
-        list(gate([(r, lang, ref) for r, lang, ref, _, _ in tasks]))
+        list(gate([(r, lang, ref) for r, lang, ref, _, _ in tasks], fidelity=fidelity))
         if with_gate
         else [None] * len(tasks)
     )

@@ -146,14 +146,14 @@ async def test_too_long_rejected_unless_truncation_allowed() -> None:
 async def test_cosine_pairs_calibrates() -> None:
     service, _ = make_service()
     await service.start()
-    cosines, scores, truncated = await service.cosine_pairs(
+    pairs = await service.cosine_pairs(
         ["same text", "zzz qqq"],
         ["same text", "completely different words"],
         allow_truncation=False,
         candidate_locs=["c0", "c1"],
         reference_locs=["r0", "r1"],
     )
-    assert cosines[0] == pytest.approx(1.0)
-    assert scores[0] == 1.0 and 0.0 <= scores[1] < 1.0
-    assert truncated == [False, False]
+    assert pairs.cosines[0] == pytest.approx(1.0)
+    assert pairs.scores[0] == 1.0 and 0.0 <= pairs.scores[1] < 1.0
+    assert pairs.truncated == [False, False] and pairs.long_text == ["whole", "whole"]
     await service.close()

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-import service.scoring.fidelity as fidelity
+import service.scoring.fidelity.detection as detection
 from service.scoring.fidelity import (
     DEFAULT_FIDELITY,
     DETECTOR_LANGUAGES,
@@ -424,7 +424,9 @@ def test_thresholds_are_configurable() -> None:
     assert check_fidelity(mixed, "de", config=FidelityConfig(min_target_share=share - 0.05)).passed
     pasted = check_fidelity(DE_ANSWER + " " + EN_REFERENCE, "de", reference=EN_REFERENCE)
     assert pasted.reason in ("copied_reference", "wrong_language")
-    loose = FidelityConfig(max_copy_overlap=0.99, min_target_share=0.3)
+    loose = FidelityConfig(
+        max_copy_overlap=0.99, max_reference_containment=1.0, min_target_share=0.3
+    )
     assert check_fidelity(
         DE_ANSWER + " " + EN_REFERENCE, "de", reference=EN_REFERENCE, config=loose
     ).passed
@@ -459,13 +461,13 @@ def test_results_are_deterministic_and_independent_of_call_order() -> None:
 
 
 def test_detector_is_built_once_under_concurrency(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fidelity, "_detector", None)
+    monkeypatch.setattr(detection, "_detector", None)
     built: list[object] = []
     barrier = threading.Barrier(8)
 
     def worker() -> None:
         barrier.wait()
-        built.append(fidelity._get_detector())
+        built.append(detection._get_detector())
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
     for t in threads:

@@ -50,7 +50,9 @@ async def rewards(
     check_item_count(state, len(items), "items")
     spec = _spec(request, state)
     inputs = [item.to_input(f"items[{i}]") for i, item in enumerate(items)]
-    outputs = await with_deadline(state, score_items(state, spec, inputs))
+    outputs = await with_deadline(
+        state, score_items(state, spec, inputs, long_text=request.long_text)
+    )
     state.metrics.rewards_scored(
         "/v1/rewards", [o.reason for o in outputs], [o.truncated for o in outputs]
     )

@@ -47,7 +47,7 @@ async def similarity(
         raise UnknownModelError(
             f"model '{request.model}' is not loaded; available: ['{service.name}']", "model"
         )
-    cosines, scores, truncated = await with_deadline(
+    pairs = await with_deadline(
         state,
         service.cosine_pairs(
             candidates,
@@ -55,6 +55,7 @@ async def similarity(
             allow_truncation=request.truncate,
             candidate_locs=candidate_locs,
             reference_locs=reference_locs,
+            window=request.window,
         ),
     )
     state.metrics.items.labels("/v1/similarity").inc(count)
@@ -63,7 +64,12 @@ async def similarity(
         model=service.name,
         calibration=CalibrationInfo(low=cal.low, high=cal.high, source=cal.source),
         results=[
-            SimilarityResult(score=round(float(s), 6), cosine=round(float(c), 6), truncated=t)
-            for s, c, t in zip(scores, cosines, truncated)
+            SimilarityResult(
+                score=round(float(s), 6),
+                cosine=round(float(c), 6),
+                truncated=handling == "truncated",
+                long_text=handling,
+            )
+            for s, c, handling in zip(pairs.scores, pairs.cosines, pairs.long_text)
         ],
     )

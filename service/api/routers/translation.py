@@ -132,7 +132,12 @@ async def translation_similarity(
             reference_locs=["reference"] * len(references),
         ),
     )
-    texts, truncated = compared.texts, compared.truncated
+    texts = compared.texts
+    # Honest per item: the translator cut a piece (or its output hit max_length), or the
+    # embedding model truncated the translation or the reference.
+    truncated = [
+        a or b for a, b in zip(compared.truncated, compared.translation_truncated, strict=True)
+    ]
     cosines = [float(c) for c in compared.cosines]
     scores = [float(s) for s in compared.scores]
     chrf: list[float | None] = [None] * len(texts)
