@@ -37,7 +37,7 @@ from bench.procs import (
     running,
     service_server,
 )
-from bench.proctree import descendants, tree_rss_mib
+from bench.proctree import descendants, thread_count, tree_rss_mib
 from bench.workload import DEFAULT_MGSM, build_workload
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
@@ -190,7 +190,7 @@ def windows(
 
 
 def slope(
-    samples: list[tuple[float, float, float]], warmup_s: float, column: int
+    samples: list[tuple[float, float, float, int]], warmup_s: float, column: int
 ) -> dict[str, Any]:
     after = [(t, s[column - 1]) for t, *s in samples if t >= warmup_s]
     if len(after) < 3:
@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     log_dir = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     env = {"PIVOT_EMBEDDING_MODEL": args.model, "PIVOT_EMBEDDING_CACHE_MB": str(args.cache_mb)}
     server = service_server(env, log_dir, "soak")
-    samples: list[tuple[float, float, float]] = []
+    samples: list[tuple[float, float, float, int]] = []  # (t, server RSS, tree PSS, threads)
     foreign: list[tuple[float, float]] = []  # (t, other processes' share of the machine)
     stop = threading.Event()
     with running(server):
@@ -310,15 +310,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         def sample() -> None:
             busy0, _ = _system_jiffies()
-            ours0 = sum(_process_jiffies(p) for p in [server.pid, *descendants(server.pid), "self"])
+
+            def ours_jiffies() -> int:
+                members: list[int | str] = [server.pid, *descendants(server.pid), "self"]
+                return sum(_process_jiffies(p) for p in members)
+
+            ours0 = ours_jiffies()
             while not stop.wait(args.sample_s):
                 now = time.perf_counter() - t0
                 main_mib, tree_mib = tree_rss_mib(server.pid)
-                samples.append((now, main_mib, tree_mib))
+                samples.append((now, main_mib, tree_mib, thread_count(server.pid)))
                 busy, _ = _system_jiffies()
-                ours = sum(
-                    _process_jiffies(p) for p in [server.pid, *descendants(server.pid), "self"]
-                )
+                ours = ours_jiffies()
                 capacity = args.sample_s * (os.cpu_count() or 1) * _CLK_TCK
                 foreign.append((now, max(0.0, (busy - busy0 - (ours - ours0)) / capacity)))
                 busy0, ours0 = busy, ours
@@ -379,7 +382,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rss": {
             "server": slope(samples, args.warmup_s, 1),
             "tree": slope(samples, args.warmup_s, 2),
-            "samples": [(round(t, 1), round(a, 1), round(b, 1)) for t, a, b in samples],
+            "samples": [(round(t, 1), round(a, 1), round(b, 1), n) for t, a, b, n in samples],
+            "server_threads_first_last": [samples[0][3], samples[-1][3]] if samples else None,
         },
         "windows": per_window,
         "server_metrics": {
