@@ -28,8 +28,16 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench.procs import CpuMeter, metrics_snapshot, running, service_server
-from bench.proctree import descendants, tree_rss_mib
+from bench.procs import (
+    _CLK_TCK,
+    CpuMeter,
+    _process_jiffies,
+    _system_jiffies,
+    metrics_snapshot,
+    running,
+    service_server,
+)
+from bench.proctree import descendants, thread_count, tree_rss_mib
 from bench.workload import DEFAULT_MGSM, build_workload
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
@@ -152,8 +160,12 @@ async def drive(
 
 
 def windows(
-    records: list[dict[str, Any]], window_s: float, warmup_s: float
+    records: list[dict[str, Any]],
+    window_s: float,
+    warmup_s: float,
+    foreign: list[tuple[float, float]] | None = None,
 ) -> list[dict[str, Any]]:
+    """Per window: requests, errors, p50/p99, and other processes' share of the machine."""
     out = []
     end = max((r["t"] for r in records), default=0.0)
     start = 0.0
@@ -169,13 +181,16 @@ def windows(
         if ok:
             entry["p50_ms"] = round(float(np.percentile(ok, 50)), 1)
             entry["p99_ms"] = round(float(np.percentile(ok, 99)), 1)
+        shares = [f for t, f in foreign or [] if start <= t < start + window_s]
+        if shares:
+            entry["foreign_cpu"] = round(float(np.mean(shares)), 3)
         out.append(entry)
         start += window_s
     return out
 
 
 def slope(
-    samples: list[tuple[float, float, float]], warmup_s: float, column: int
+    samples: list[tuple[float, float, float, int]], warmup_s: float, column: int
 ) -> dict[str, Any]:
     after = [(t, s[column - 1]) for t, *s in samples if t >= warmup_s]
     if len(after) < 3:
@@ -183,7 +198,15 @@ def slope(
     minutes = np.asarray([t for t, _ in after]) / 60
     mib = np.asarray([v for _, v in after])
     fit = np.polyfit(minutes, mib, 1)
+    half = len(after) // 2
+    late_fit = np.polyfit(minutes[half:], mib[half:], 1) if len(after) - half >= 3 else fit
+    # The largest rise within one minute: allocator high-water marks move in steps (a burst of
+    # larger batches), a leak grows steadily.
+    per_minute = max(1, round(1 / max(float(np.median(np.diff(minutes))), 1e-9)))
+    steps = mib[per_minute:] - mib[:-per_minute] if len(mib) > per_minute else np.zeros(1)
     return {
+        "slope_second_half_mib_per_min": round(float(late_fit[0]), 3),
+        "largest_rise_in_1_min_mib": round(float(steps.max()), 1),
         "samples": len(after),
         "slope_mib_per_min": round(float(fit[0]), 3),
         "first_mib": round(float(mib[0]), 1),
@@ -241,12 +264,28 @@ def render(result: dict[str, Any]) -> str:
         f"| p99 drift (last / first window) | {s['p99_drift']}x |",
         f"| server RSS after warm-up: first / last / max (MiB) | {rss.get('first_mib')} / "
         f"{rss.get('last_mib')} / {rss.get('max_mib')} |",
-        f"| server RSS slope after warm-up | {rss.get('slope_mib_per_min')} MiB/min |",
+        f"| server RSS slope after warm-up: all / second half | {rss.get('slope_mib_per_min')} / "
+        f"{rss.get('slope_second_half_mib_per_min')} MiB/min |",
+        f"| server RSS largest rise within 1 min | {rss.get('largest_rise_in_1_min_mib')} MiB |",
         f"| process tree PSS (server + CPU workers): first / last (MiB), slope | {tree.get('first_mib')} "
         f"/ {tree.get('last_mib')}, {tree.get('slope_mib_per_min')} MiB/min |",
         f"| server CPU use / other processes' share of the machine | "
         f"{s['cpu']['ours_cpu_fraction']:.0%} / {s['cpu']['foreign_cpu_fraction']:.0%} |",
     ]
+    lines += [
+        "",
+        "| window start (s) | requests | errors | p50 ms | p99 ms | other processes' CPU |",
+    ]
+    lines += ["|---:|---:|---:|---:|---:|---:|"]
+    for w in result["windows"]:
+        lines.append(
+            f"| {w['start_s']:.0f}{'' if w['after_warmup'] else ' (warm-up)'} | {w['requests']} | "
+            f"{w['errors']} | {w.get('p50_ms')} | {w.get('p99_ms')} | "
+            f"{w['foreign_cpu']:.0%} |"
+            if "foreign_cpu" in w
+            else f"| {w['start_s']:.0f} | {w['requests']} | {w['errors']} | {w.get('p50_ms')} | "
+            f"{w.get('p99_ms')} | - |"
+        )
     lines += ["", "| route | requests | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
     for route, entry in s["routes"].items():
         lines.append(f"| {route} | {entry['requests']} | {entry['p50_ms']} | {entry['p99_ms']} |")
@@ -259,7 +298,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     log_dir = Path(tempfile.mkdtemp(prefix="bench-soak-"))
     env = {"PIVOT_EMBEDDING_MODEL": args.model, "PIVOT_EMBEDDING_CACHE_MB": str(args.cache_mb)}
     server = service_server(env, log_dir, "soak")
-    samples: list[tuple[float, float, float]] = []
+    samples: list[tuple[float, float, float, int]] = []  # (t, server RSS, tree PSS, threads)
+    foreign: list[tuple[float, float]] = []  # (t, other processes' share of the machine)
     stop = threading.Event()
     with running(server):
         with httpx.Client(base_url=server.url, timeout=300) as client:
@@ -269,9 +309,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
 
         def sample() -> None:
+            busy0, _ = _system_jiffies()
+
+            def ours_jiffies() -> int:
+                members: list[int | str] = [server.pid, *descendants(server.pid), "self"]
+                return sum(_process_jiffies(p) for p in members)
+
+            ours0 = ours_jiffies()
             while not stop.wait(args.sample_s):
+                now = time.perf_counter() - t0
                 main_mib, tree_mib = tree_rss_mib(server.pid)
-                samples.append((time.perf_counter() - t0, main_mib, tree_mib))
+                samples.append((now, main_mib, tree_mib, thread_count(server.pid)))
+                busy, _ = _system_jiffies()
+                ours = ours_jiffies()
+                capacity = args.sample_s * (os.cpu_count() or 1) * _CLK_TCK
+                foreign.append((now, max(0.0, (busy - busy0 - (ours - ours0)) / capacity)))
+                busy0, ours0 = busy, ours
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -285,7 +338,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         final_metrics = metrics_snapshot(server.url)
     after = [r for r in records if r["t"] >= args.warmup_s and r.get("status") == 200]
     lat = [r["latency"] * 1000 for r in after] or [0.0]
-    per_window = windows(records, args.window_s, args.warmup_s)
+    per_window = windows(records, args.window_s, args.warmup_s, foreign)
     # The last window may be partial (the run ends inside it): drift compares full windows.
     full = [
         w
@@ -329,7 +382,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rss": {
             "server": slope(samples, args.warmup_s, 1),
             "tree": slope(samples, args.warmup_s, 2),
-            "samples": [(round(t, 1), round(a, 1), round(b, 1)) for t, a, b in samples],
+            "samples": [(round(t, 1), round(a, 1), round(b, 1), n) for t, a, b, n in samples],
+            "server_threads_first_last": [samples[0][3], samples[-1][3]] if samples else None,
         },
         "windows": per_window,
         "server_metrics": {
