@@ -167,7 +167,7 @@ class EmbeddingService:
         """Windows that fit the model for each long text, checked by re-tokenising them."""
         limit = self.encoder.max_seq_length
         all_spans = dict(zip(texts, self.encoder.token_spans(texts)))
-        budgets = dict.fromkeys(texts, limit - self._overhead() - BOUNDARY_MARGIN)
+        budgets = dict.fromkeys(texts, max(2, limit - self._overhead() - BOUNDARY_MARGIN))
         plans = {t: plan_windows(t, all_spans[t], budgets[t]) for t in texts}
         # A window that starts mid-word can tokenise into a few more tokens than planned.
         for _ in range(3):

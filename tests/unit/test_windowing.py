@@ -11,6 +11,7 @@ import pytest
 from service.engine.batching import BatchingConfig
 from service.engine.embedding import EmbeddingService, worst
 from service.engine.windowing import (
+    BOUNDARY_MARGIN,
     MAX_WINDOWS,
     WINDOW_OVERLAP,
     Windows,
@@ -108,7 +109,7 @@ async def test_a_long_text_is_embedded_as_windows_through_the_batcher_and_cache(
         ["short text", long_text], allow_truncation=False, locs=["a", "b"], window=True
     )
     assert embedded.long_text == ["whole", "windowed"] and embedded.truncated == [False, False]
-    plan = plan_windows(long_text, spans(long_text), budget=50)
+    plan = plan_windows(long_text, spans(long_text), budget=50 - BOUNDARY_MARGIN)
     assert len(plan.texts) > 5
     assert sum(encoder.calls) == 1 + len(plan.texts)  # each window is one ordinary model input
     expected = combine_windows(encoder.predict_batch(list(plan.texts)), plan.weights)
@@ -188,4 +189,37 @@ async def test_windows_that_tokenise_longer_than_planned_are_replanned() -> None
     assert max(encoder.count_tokens(list(plan.texts))) <= 52
     embedded = await service.embed([text], allow_truncation=False, locs=["x"], window=True)
     assert embedded.long_text == ["windowed"]
+    await service.close()
+
+
+def test_windowed_pairs_are_scored_by_matching_windows() -> None:
+    service, _ = make_service()
+    a, b, c = np.eye(3, dtype=np.float32)
+    ones = np.ones(2)
+    # Half of the candidate (b) matches nothing, half of the reference (c) is not covered: F1 0.5.
+    half = service._matched_score((np.stack([a, b]), ones), (np.stack([a, c]), ones))
+    assert half == pytest.approx(0.5)
+    same = service._matched_score((np.stack([a, b]), ones), (np.stack([b, a]), ones))
+    assert same == pytest.approx(1.0)  # order does not matter, content does
+    # Weights are token counts: a long matching window outweighs a short stray one.
+    weighted = service._matched_score(
+        (np.stack([a, b]), np.array([3.0, 1.0])), (a[None], np.ones(1))
+    )
+    assert weighted == pytest.approx(2 * 0.75 * 1.0 / 1.75)
+
+
+async def test_cosine_pairs_use_window_matching_only_for_windowed_pairs() -> None:
+    service, _ = make_service()
+    await service.start()
+    long_text = numbered(300)
+    pairs = await service.cosine_pairs(
+        [long_text, "w1 w2 w3"],
+        [long_text, "w1 w2 w3"],
+        allow_truncation=False,
+        candidate_locs=["a", "b"],
+        reference_locs=["r", "s"],
+        window=True,
+    )
+    assert pairs.long_text == ["windowed", "whole"]
+    assert pairs.scores[0] == pytest.approx(1.0) and pairs.scores[1] == pytest.approx(1.0)
     await service.close()
