@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     trainer.train()
     for entry in trainer.state.log_history:
         if f"rewards/{reward.__name__}/mean" in entry:
-            print(json.dumps({k: v for k, v in entry.items() if "pivot" in k or k == "step"}))
+            logged = {k: v for k, v in entry.items() if "pivot" in k or k == "step"}
+            print("pivot-reward log:", json.dumps(logged))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import textwrap
 from argparse import Namespace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,13 @@ def printed(script: str, **env: str) -> list[str]:
     """The arguments an example script prints with PRINT_ONLY=1."""
     out = subprocess.run(
         ["bash", str(EXAMPLES / script)],
-        env={**os.environ, **env, "PRINT_ONLY": "1"},
+        # `python` in the scripts is the trainer environment's: this venv's
+        env={
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            **env,
+            "PRINT_ONLY": "1",
+        },
         check=True,
         capture_output=True,
         text=True,
@@ -55,7 +62,12 @@ def test_trl_script_runs_two_steps(server: str, tmp_path: Path) -> None:
         timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    logged = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    prefix = "pivot-reward log: "
+    logged = [
+        json.loads(line.removeprefix(prefix))
+        for line in out.stdout.splitlines()
+        if line.startswith(prefix)
+    ]
     assert [entry["step"] for entry in logged] == [1, 2]
     for entry in logged:
         assert 0.0 <= entry["rewards/pivot_hybrid/mean"] <= 1.0
@@ -90,7 +102,8 @@ def openrlhf_parser() -> argparse.ArgumentParser:
     lines = source.splitlines()
     start = main.body[0].lineno - 1
     end = next(n.lineno for n in main.body if "parse_args" in ast.unparse(n)) - 1
-    namespace: dict[str, Any] = {"argparse": argparse, "os": os}
+    # the names the CLI module imports at its top, which the block uses
+    namespace: dict[str, Any] = {"argparse": argparse, "os": os, "datetime": datetime}
     exec(textwrap.dedent("\n".join(lines[start:end])), namespace)
     parser: argparse.ArgumentParser = namespace["parser"]
     return parser

@@ -60,7 +60,8 @@ def verl_config(tokenizer_dir: Path, overrides: list[str]) -> Any:
     with initialize_config_dir(config_dir=config_dir, version_base=None):
         config = compose(
             "ppo_trainer",
-            overrides=[f"actor_rollout_ref.model.path={tokenizer_dir}", *overrides],
+            # the tokenizer verl loads: the tiny local one, whatever the overrides say
+            overrides=[*overrides, f"actor_rollout_ref.model.path={tokenizer_dir}"],
         )
     return migrate_legacy_reward_impl(config)
 
