@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -100,6 +101,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # The in-process limit runs torch with the OpenMP policy the service uses (`pivot-reward serve`
+    # sets it): with the default busy-waiting, one other busy process on 2 cores cuts `encode` to a
+    # quarter, which would make the limit, not the service, measure the machine's noise.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if argv[:1] == ["--render"] and len(argv) == 2:
         # Re-render the table (targets recomputed) of a saved run: --render FILE.json
         saved = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
