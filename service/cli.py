@@ -1,4 +1,4 @@
-"""The `pivot-reward` command line: serve, prepare-models, info."""
+"""The `pivot-reward` command line: serve, prepare-models, score, bench, info."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from service import __version__
 from service.settings import Settings
-from service.state import ServiceState
+
+if TYPE_CHECKING:  # CPU worker processes import this module (as __main__): keep it light
+    from service.state import ServiceState
 
 logger = logging.getLogger("service.cli")
 
@@ -83,7 +85,7 @@ class DrainingServer(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._state.status == "failed" and self._state.settings.exit_on_load_failure:
             self.load_failed = True
-        self._state.status, self._state.detail = "draining", "shutting down"
+        self._state.start_draining()
         if self._drain_started or self._drain_delay_s <= 0:
             self._stop(sig)
             return
@@ -112,6 +114,10 @@ def cmd_prepare_models(args: argparse.Namespace) -> int:
         return 0
     path = ensure_model(settings.embedding_model, settings.cache_dir, progress=not args.quiet)
     print(f"embedding model ready: {path}")
+    if settings.embedding_backend == "openvino":
+        from models.registry import ensure_openvino
+
+        print(f"OpenVINO IR ready: {ensure_openvino(path, settings.cache_dir)}")
     if settings.translation_model is not None:
         from service.engine.translator import NllbTranslator
 
@@ -143,6 +149,25 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.output is not None:
         print(f"scored {count} rollouts -> {args.output}", file=sys.stderr)
     return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Replay a GRPO-shaped workload against a running instance; print pairs/s, p50/p99, errors."""
+    from service.loadgen.tool import BenchArgumentError, format_report, run
+
+    try:
+        report = run(
+            args.url,
+            args.workload,
+            max_requests=args.requests,
+            duration_s=args.duration,
+            api_key=args.api_key or os.environ.get("PIVOT_BENCH_API_KEY"),
+        )
+    except BenchArgumentError as exc:
+        print(f"pivot-reward bench: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0 if report["requests_ok"] else 1
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -198,6 +223,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.set_defaults(func=cmd_score)
+    bench = sub.add_parser(
+        "bench",
+        help="replay a GRPO-shaped workload against a running instance (pairs/s, p50/p99, errors)",
+    )
+    bench.add_argument("--url", default="http://127.0.0.1:8000", help="base URL of the instance")
+    from service.loadgen.workloads import WORKLOADS
+
+    bench.add_argument("--workload", choices=list(WORKLOADS), default="grpo-g8")
+    bench.add_argument("--requests", type=int, help="requests to send (default: the workload's)")
+    bench.add_argument(
+        "--duration", type=float, default=300.0, help="stop sending after this many seconds"
+    )
+    bench.add_argument("--api-key", help="bearer token (or PIVOT_BENCH_API_KEY)")
+    bench.add_argument("--json", action="store_true", help="print the report as JSON")
+    bench.set_defaults(func=cmd_bench)
     info = sub.add_parser("info", help="print version, settings and model status")
     info.set_defaults(func=cmd_info)
     return parser

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from service.engine.batching import BatchingConfig, MicroBatcher
+from service.engine.device import resolve_backend, resolve_device
 from service.engine.embedding import EmbeddingService, Encoder
 from service.engine.encoder import SentenceTransformerEncoder
 from service.engine.testing import HASH_ENCODER_NAME, HashEncoder
@@ -45,14 +46,7 @@ def load_encoder(settings: Settings) -> tuple[Encoder, Calibration, str | None]:
             if settings.embedding_model in BUILTIN_MODELS
             else Path(model_dir).name
         )
-        encoder = SentenceTransformerEncoder(
-            Path(model_dir),
-            name,
-            device=settings.device,
-            threads=settings.torch_threads,
-            precision=settings.embedding_precision,
-            sub_batch=settings.embedding_sub_batch,
-        )
+        encoder = _load_model_encoder(settings, Path(model_dir), name)
         calibration = load_calibration(Path(model_dir)) or builtin_calibration(name) or UNCALIBRATED
         if calibration is UNCALIBRATED:
             logger.warning(
@@ -65,6 +59,31 @@ def load_encoder(settings: Settings) -> tuple[Encoder, Calibration, str | None]:
             settings.calibration_low, settings.calibration_high, "settings override"
         )
     return encoder, calibration, path
+
+
+def _load_model_encoder(settings: Settings, model_dir: Path, name: str) -> Encoder:
+    """The configured backend's encoder for a model folder (openvino exports its IR once)."""
+    device = resolve_device(settings.device)
+    if resolve_backend(settings.embedding_backend, device) == "openvino":
+        from models.registry import ensure_openvino
+        from service.engine.openvino_encoder import OpenVinoEncoder
+
+        return OpenVinoEncoder(
+            model_dir,
+            ensure_openvino(model_dir, settings.cache_dir),
+            name,
+            threads=settings.torch_threads,
+            precision=settings.embedding_precision,
+            sub_batch=settings.embedding_sub_batch,
+        )
+    return SentenceTransformerEncoder(
+        model_dir,
+        name,
+        device=device,
+        threads=settings.torch_threads,
+        precision=settings.embedding_precision,
+        sub_batch=settings.embedding_sub_batch,
+    )
 
 
 def batching_config(settings: Settings, *, max_batch_cost: int | None = None) -> BatchingConfig:
@@ -93,9 +112,7 @@ async def load_models(state: ServiceState, encoder_factory: EncoderFactory = loa
     )
     await service.start()
     state.embedding, state.embedding_path = service, path
-    from service.scoring.fidelity import warm_up
-
-    await loop.run_in_executor(state.cpu_executor, warm_up)  # lingua's models, ~0.2 s, once
+    await state.cpu.start()  # every CPU worker started and warm (lingua's models, ~0.2 s)
     if settings.translation_model is not None:
         state.translation = await _load_translation(state)
     if settings.rank_model is not None:
@@ -113,7 +130,7 @@ async def close_models(state: ServiceState) -> None:
         await state.translation.close()
     if state.rank_model is not None:
         await state.rank_model.close()
-    state.cpu_executor.shutdown(wait=True)
+    await state.cpu.close()
 
 
 async def _load_rank_model(state: ServiceState) -> MicroBatcher[tuple[str, str], float]:

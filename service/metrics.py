@@ -97,6 +97,57 @@ class Metrics:
         self.items = Counter(
             "pivot_items_scored_total", "Items scored, by endpoint.", ["route"], registry=r
         )
+        self.null_rewards = Counter(
+            "pivot_null_rewards_total",
+            "Reward items that got reward null, by endpoint and reason.",
+            ["route", "reason"],
+            registry=r,
+        )
+        self.truncated_items = Counter(
+            "pivot_truncated_items_total",
+            "Reward items with a text cut to PIVOT_MAX_TEXT_CHARS, by endpoint.",
+            ["route"],
+            registry=r,
+        )
+        self.isolated_failures = Counter(
+            "pivot_isolated_failures_total",
+            "Model inputs that failed on their own after a failed batch was retried in halves.",
+            ["model"],
+            registry=r,
+        )
+        self.batch_retries = Counter(
+            "pivot_batch_retries_total",
+            "Model calls re-run on half a failed batch (poison isolation).",
+            ["model"],
+            registry=r,
+        )
+        self.cpu_pending_items = Gauge(
+            "pivot_cpu_pending_items",
+            "Items admitted to the CPU pool (answer extraction, gate) and not finished.",
+            registry=r,
+        )
+        self.cpu_chunk_seconds = Histogram(
+            "pivot_cpu_chunk_seconds",
+            "Time per CPU-pool chunk, queueing for a worker excluded.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.cpu_dropped = Counter(
+            "pivot_cpu_chunks_dropped_total",
+            "CPU-pool chunks never run because their request ended first (deadline, disconnect).",
+            registry=r,
+        )
+
+    def rewards_scored(
+        self, route: str, reasons: Sequence[str | None], truncated: Sequence[bool]
+    ) -> None:
+        """Count scored reward items, their null reasons and their cut texts."""
+        self.items.labels(route).inc(len(reasons))
+        for reason in reasons:
+            if reason is not None:
+                self.null_rewards.labels(route, reason).inc()
+        if cut := sum(truncated):
+            self.truncated_items.labels(route).inc(cut)
 
     # --- BatchObserver ---
     def queue_depth(self, model: str, depth: int) -> None:
@@ -114,6 +165,25 @@ class Metrics:
 
     def rejected(self, model: str, reason: str) -> None:
         self.rejections.labels(model, reason).inc()
+
+    def batch_retried(self, model: str, size: int) -> None:
+        self.batch_retries.labels(model).inc()
+
+    def isolated_failure(self, model: str, cost: int) -> None:
+        self.isolated_failures.labels(model).inc()
+
+    # --- CpuObserver ---
+    def cpu_pending(self, items: int) -> None:
+        self.cpu_pending_items.set(items)
+
+    def cpu_rejected(self, reason: str) -> None:
+        self.rejections.labels("cpu", reason).inc()
+
+    def cpu_chunk_done(self, items: int, seconds: float) -> None:
+        self.cpu_chunk_seconds.observe(seconds)
+
+    def cpu_chunks_dropped(self, chunks: int) -> None:
+        self.cpu_dropped.inc(chunks)
 
     # --- CacheObserver ---
     def cache_lookups(

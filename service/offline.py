@@ -74,10 +74,15 @@ async def score_file(
                     record = {
                         **record,
                         "reward": out.reward,
+                        "reason": out.reason,
                         "components": out.components,
                         "gate": out.gate,
                         "detected_lang": out.detected_lang,
                         "answer_status": out.answer_status,
+                        "lang": out.lang,
+                        "lang_source": out.lang_source,
+                        "truncated": out.truncated,
+                        "original_chars": out.original_chars,
                         "preset": spec.name,
                     }
                     if out.translation is not None:

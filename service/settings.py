@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.scoring.languages import UnknownLanguageError, normalize_lang
+
 # Hard ceilings baked into the request schema (and so into openapi.yaml); the configured limits
 # below may lower them, never raise them.
 HARD_MAX_ITEMS = 4096
@@ -44,18 +46,24 @@ class Settings(BaseSettings):
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="auto = CUDA (fp16) when a GPU is visible, else CPU (fp32)."
     )
-    embedding_precision: Literal["auto", "fp32", "bf16-ffn", "bf16", "int8"] = Field(
+    embedding_backend: Literal["torch", "openvino"] = Field(
+        "torch",
+        description="Embedding runtime: torch (any device), or openvino (CPU only: the model is "
+        "converted to OpenVINO IR once, beside the model folder; torch is used on CUDA).",
+    )
+    embedding_precision: Literal["auto", "fp32", "bf16-ffn", "bf16"] = Field(
         "auto",
         description="Encoder arithmetic: auto = fp16 on CUDA, fp32 on CPU; fp32 = fp32 on any device; "
-        "bf16 = bf16 autocast (CPU or CUDA); bf16-ffn = bf16 feed-forward layers only and int8 = "
-        "dynamic quantisation, both CPU-only (fp16 with a warning on CUDA). See README, Benchmarks, "
-        "for the measured speed-up and score drift of each.",
+        "bf16 = bf16 autocast (torch, CPU or CUDA) or bf16 inference (openvino); bf16-ffn = bf16 "
+        "feed-forward layers only (torch on CPU; fp16 with a warning on CUDA). See README, "
+        "Benchmarks, for the measured speed-up and score drift of each.",
     )
     embedding_sub_batch: int = Field(
         16,
         ge=1,
         le=1024,
-        description="Texts per forward pass inside one model call (length-sorted).",
+        description="Most texts per forward pass inside one model call (sorted by tokens, cut "
+        "where padding would cost more than another pass).",
     )
     torch_threads: int = Field(0, ge=0, description="CPU threads for torch; 0 = all cores.")
     calibration_low: float | None = Field(
@@ -129,12 +137,42 @@ class Settings(BaseSettings):
         2,
         ge=1,
         le=64,
-        description="Threads for CPU-bound scoring (answer extraction) off the event loop.",
+        description="Workers (processes or threads, PIVOT_CPU_POOL) for CPU-bound scoring: answer "
+        "extraction, the language gate, pivot splitting.",
+    )
+    cpu_pool: Literal["process", "thread"] = Field(
+        "process",
+        description="process: CPU-bound scoring in worker processes (their own GIL; the model and "
+        "the event loop are not slowed); thread: in threads of the server process.",
+    )
+    cpu_max_queue_items: int = Field(
+        8192,
+        ge=1,
+        description="Most items admitted to the CPU pool at once; beyond it requests get 429, and "
+        "a request with more items than this gets 422.",
+    )
+    cpu_chunk_items: int = Field(
+        64,
+        ge=1,
+        le=4096,
+        description="Items per CPU task; requests take turns chunk by chunk, and a request past "
+        "its deadline stops at the next chunk.",
+    )
+    cpu_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Niceness added to CPU worker processes, so model batches win the cores.",
     )
 
     # --- composite rewards ---
     reward_preset: Literal["pb-rlsvr-embedding", "pb-rlsvr-translation", "pasmr", "hybrid"] = Field(
         "hybrid", description="Default recipe of /v1/rewards and /get_reward."
+    )
+    default_lang: str | None = Field(
+        None,
+        description="Language of a reward item that neither says its `lang` nor has a detectable "
+        "response (unset: such items get reward null, reason `language_unknown`).",
     )
     reward_long_text: LongTextMode = Field(
         "window",
@@ -183,6 +221,25 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("must name a built-in model or a folder")
         return value.strip()
+
+    @field_validator("default_lang")
+    @classmethod
+    def _known_default_lang(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalize_lang(value)
+        except UnknownLanguageError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _backend_precision(self) -> Settings:
+        if self.embedding_backend == "openvino" and self.embedding_precision == "bf16-ffn":
+            raise ValueError(
+                "PIVOT_EMBEDDING_PRECISION=bf16-ffn is torch-only; with PIVOT_EMBEDDING_BACKEND="
+                "openvino use fp32 or bf16"
+            )
+        return self
 
     @model_validator(mode="after")
     def _calibration_pair(self) -> Settings:

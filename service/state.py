@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
 from service.engine.batching import MicroBatcher
+from service.engine.cpu_pool import CpuPool, CpuPoolConfig
 from service.engine.embedding import EmbeddingService
 from service.engine.translation_service import TranslationService
 from service.errors import FeatureUnavailableError, NotReadyError
 from service.metrics import Metrics
+from service.scoring.bulk import warm_up
 from service.settings import Settings
 
 Status = Literal["loading", "ready", "failed", "draining"]
@@ -26,12 +27,27 @@ class ServiceState:
     embedding_path: str | None = None
     translation: TranslationService | None = None
     rank_model: MicroBatcher[tuple[str, str], float] | None = None
-    cpu_executor: ThreadPoolExecutor = field(init=False)
+    cpu: CpuPool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.cpu_executor = ThreadPoolExecutor(
-            self.settings.cpu_workers, thread_name_prefix="cpu-scoring"
+        settings = self.settings
+        self.cpu = CpuPool(
+            CpuPoolConfig(
+                workers=settings.cpu_workers,
+                mode=settings.cpu_pool,
+                max_queue_items=settings.cpu_max_queue_items,
+                chunk_items=settings.cpu_chunk_items,
+                retry_after_s=settings.retry_after_s,
+                nice=settings.cpu_nice,
+            ),
+            observer=self.metrics,
+            warm=warm_up,
         )
+
+    def start_draining(self) -> None:
+        """SIGTERM: /readyz and new work answer 503 from now on; admitted work finishes."""
+        self.status, self.detail = "draining", "shutting down"
+        self.cpu.drain()
 
     def _require_ready(self) -> None:
         if self.status == "draining":

@@ -13,6 +13,9 @@ from service.settings import Settings
 from tests.support.encoders import RecordingHashEncoder
 from tests.support.server import running_server
 
+# tests/trainers runs in the trainers' own venv (`make test-trainers`), not in the server's.
+collect_ignore = ["trainers"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 MGSM_DIR = SHARED_DIR / "data" / "mgsm"

@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 DESCRIPTION = """\
 Reward scoring for multilingual reasoning RL (PB-RLSVR, PASMR, Best-of-L).
 
-Scoring routes require `Authorization: Bearer <key>` when `PIVOT_API_KEYS` is set.
+Scoring routes require a key when `PIVOT_API_KEYS` is set: `Authorization: Bearer <key>`, or the
+key in the URL's user-info (`http://KEY:@host/...`, sent as HTTP Basic; for OpenRLHF).
 Errors always have the shape `{"error": {"type", "message", "fields": [{"loc", "msg"}], "request_id"}}`.
 """
 
@@ -77,7 +78,7 @@ def create_app(
         try:
             yield
         finally:
-            state.status, state.detail = "draining", "shutting down"
+            state.start_draining()
             loader.cancel()
             await close_models(state)
 

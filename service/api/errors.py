@@ -99,8 +99,9 @@ def _error_response(
 def _loc(parts: tuple[Any, ...] | list[Any]) -> str:
     """`("body", "pairs", 0, "candidate")` -> `pairs[0].candidate`."""
     text = ""
-    for part in parts:
-        if part in ("body", "query", "path", "header") and not text:
+    for i, part in enumerate(parts):
+        # only the first part names the source; OpenRLHF's body has a field called "query"
+        if i == 0 and part in ("body", "query", "path", "header"):
             continue
         if isinstance(part, int):
             text += f"[{part}]"

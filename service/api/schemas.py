@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from service.engine.embedding import LongTextHandling
-from service.pipeline.rewards import RewardInput
+from service.pipeline.rewards import NullReason, RewardInput
 from service.settings import HARD_MAX_ITEMS, HARD_MAX_TEXT_CHARS, LongTextMode
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=HARD_MAX_TEXT_CHARS)]
@@ -178,6 +185,8 @@ class ModelInfo(BaseModel):
     kind: str = Field(description="`embedding`, `translation`, ...")
     available: bool
     device: str | None = None
+    backend: str | None = Field(None, description="What runs the model: `torch`, `openvino`, ...")
+    precision: str | None = Field(None, description="The arithmetic that runs: `fp32`, `bf16`, ...")
     path: str | None = None
     languages: str | None = None
     max_seq_length: int | None = None
@@ -524,23 +533,49 @@ REWARDS_EXAMPLES: list[Any] = [
 ]
 
 
+def _valid_unicode(text: str) -> str:
+    """A lone surrogate (`"\\ud800"` is legal JSON) is refused here, as the length-constrained
+    `Text` refuses it, instead of failing the model's whole batch later."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode: a lone surrogate at position {exc.start}") from None
+    return text
+
+
+# Reward texts have no length ceiling in the schema: the pipeline cuts a text over
+# PIVOT_MAX_TEXT_CHARS and flags the item, so one long rollout never fails its batch (the body limit,
+# PIVOT_MAX_BODY_BYTES, still bounds the request).
+UnicodeText = Annotated[str, AfterValidator(_valid_unicode)]
+RewardText = Annotated[str, StringConstraints(min_length=1), AfterValidator(_valid_unicode)]
+
+
 class RewardItem(StrictModel):
-    response: Annotated[str, StringConstraints(max_length=HARD_MAX_TEXT_CHARS)] = Field(
-        description="The policy's response (without the prompt); may be empty (scored as a format error)."
+    response: UnicodeText = Field(
+        description="The policy's response (without the prompt); may be empty (scored as a format "
+        "error). Over PIVOT_MAX_TEXT_CHARS it is cut (head + tail) and the result says `truncated`."
     )
-    lang: LangCode = Field(
-        description="Target language the response must be in (ISO 639-1 or FLORES-200)."
+    lang: LangCode | None = Field(
+        None,
+        description="Target language the response must be in (ISO 639-1 or FLORES-200). Without "
+        "it: detected from the response, else PIVOT_DEFAULT_LANG, else detected from `prompt`, "
+        "else reward null with reason `language_unknown`. Give it: a language read from the "
+        "response cannot be wrong, so the fidelity gate cannot catch a wrong-language answer.",
     )
-    reference: Text | None = Field(
-        None, description="English reference response (semantic/translation)."
+    reference: RewardText | None = Field(
+        None,
+        description="English reference response (semantic/translation); without it those recipes "
+        "give reward null, reason `no_reference`.",
     )
-    pivot_response: Text | None = Field(
+    pivot_response: RewardText | None = Field(
         None, description="Pivot (English) response, for answer consistency."
     )
     pivot_answer: AnswerText | None = Field(
         None, description="Pivot or gold final answer; wins over pivot_response."
     )
-    prompt: Text | None = Field(None, description="The prompt (logged context; not scored).")
+    prompt: RewardText | None = Field(
+        None, description="The prompt (not scored; read only to guess a missing language)."
+    )
 
     def to_input(self, loc: str) -> RewardInput:
         """The pipeline's input for this item; `loc` names it in error messages."""
@@ -550,6 +585,7 @@ class RewardItem(StrictModel):
             reference=self.reference,
             pivot_response=self.pivot_response,
             pivot_answer=self.pivot_answer,
+            prompt=self.prompt,
             loc=loc,
         )
 
@@ -591,12 +627,18 @@ class RewardsRequest(StrictModel):
     )
 
 
+REASONS_DOC = (
+    "Why `reward` is null (null when it is not): `language_unknown` (no `lang`, none detected, no "
+    "PIVOT_DEFAULT_LANG), `no_reference` (the recipe compares with a reference the item lacks), "
+    "`no_pivot_answer` (answer consistency without a usable pivot/gold answer)."
+)
+
+
 class RewardResult(BaseModel):
-    reward: float | None = Field(
-        description="Final reward; null = drop the sample (no pivot answer)."
-    )
+    reward: float | None = Field(description="Final reward; null = drop the sample (see `reason`).")
+    reason: NullReason | None = Field(description=REASONS_DOC)
     components: dict[str, float | None] = Field(
-        description="Each used component's value, for logging."
+        description="Each used component's value (null when it could not be computed), for logging."
     )
     gate: str = Field(
         description="Fidelity verdict: `ok`, `wrong_language`, `copied_reference`, ... or `off`."
@@ -605,6 +647,18 @@ class RewardResult(BaseModel):
     answer_status: str | None = None
     translation: str | None = Field(
         None, description="English translation (translation component)."
+    )
+    lang: str | None = Field(description="The language the item was scored in (canonical code).")
+    lang_source: Literal["given", "response", "default", "prompt"] | None = Field(
+        description="Where `lang` came from: the item, detected in the response, "
+        "PIVOT_DEFAULT_LANG, or detected in the prompt (null: no language)."
+    )
+    truncated: bool = Field(
+        description="A scored text (response, reference, pivot_response) was over "
+        "PIVOT_MAX_TEXT_CHARS and was cut to it (its start and end kept) before scoring."
+    )
+    original_chars: dict[str, int] = Field(
+        description="Each cut field's length in characters before the cut (empty when none was)."
     )
     long_text: LongTextHandling | None = Field(
         None,
@@ -691,18 +745,34 @@ class OpenRLHFRequest(BaseModel):
         extra="ignore", strict=True, json_schema_extra={"examples": OPENRLHF_EXAMPLES}
     )
 
-    query: list[str] = Field(
-        min_length=1, max_length=HARD_MAX_ITEMS, description="prompt + response"
+    query: list[UnicodeText] = Field(
+        max_length=HARD_MAX_ITEMS,
+        description="prompt + response per sample; may be empty (OpenRLHF <= 0.11 sends `[]` to "
+        "the extra URLs of --reward.remote_url), which returns empty lists.",
     )
-    prompts: list[str] | None = Field(None, max_length=HARD_MAX_ITEMS)
-    labels: list[str | dict[str, Any] | None] | None = Field(
+    prompts: list[UnicodeText] | None = Field(
+        None, max_length=HARD_MAX_ITEMS, description="The prompt of each sample."
+    )
+    labels: list[Any] | None = Field(
         None,
         max_length=HARD_MAX_ITEMS,
-        description="Per sample: a gold/pivot answer, or a JSON object.",
+        description="Per sample, any JSON type: a number or a string that is just a number (the "
+        "gold answer); other text (the English reference response, its final answer the pivot "
+        "answer); an object with `reference`, `pivot_answer` (`answer`, `gold`, `gold_answer`), "
+        "`pivot_response`, `lang` (or its JSON string); null; a one-element list. 422 naming "
+        "`labels[i]` for a boolean, a longer list, unknown keys or conflicting answers.",
     )
 
 
 class OpenRLHFResponse(BaseModel):
-    rewards: list[float]
-    scores: list[float]
-    extra_logs: dict[str, list[float]]
+    rewards: list[float] = Field(
+        description="One reward per sample; 0.0 where the reward is null (see `extra_logs`)."
+    )
+    scores: list[float] = Field(description="The same values (OpenRLHF's dynamic filtering).")
+    extra_logs: dict[str, list[float]] = Field(
+        description="Per-sample values, one per sample, the same keys in every response: "
+        "`excluded` (1 = reward null, sent as 0.0), one flag per null reason (`language_unknown`, "
+        "`no_reference`, `no_pivot_answer`), `format_error` (1 = no final answer in the response: "
+        "a real 0), `truncated`, `lang_detected` (1 = language not in the label), `gate_passed`, "
+        "and each component the recipe uses (`semantic`, `translation`, `answer`; 0 when null)."
+    )

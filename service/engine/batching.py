@@ -5,21 +5,26 @@ waiting item, then keeps collecting until the batch is full (by count or by cost
 `max_wait` has passed since that first item, whichever comes first. Items whose client has gone
 (cancelled future) are skipped; the rest are sorted by cost (text length) so padding is small,
 and the model runs in a dedicated thread so the event loop never blocks.
+
+A failed model call is retried in halves until the failing items are found (poison isolation):
+only the requests holding them fail; every other item of the batch gets its result. On close, the
+batch being collected and everything queued are still run: every admitted item is answered once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import contextvars
 import logging
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from service.errors import InvalidInputError, ModelFailureError, QueueFullError
+from service.errors import InvalidInputError, ModelFailureError, NotReadyError, QueueFullError
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -53,6 +58,8 @@ class BatchObserver(Protocol):
         self, model: str, size: int, queue_waits: Sequence[float], seconds: float
     ) -> None: ...
     def rejected(self, model: str, reason: str) -> None: ...
+    def batch_retried(self, model: str, size: int) -> None: ...
+    def isolated_failure(self, model: str, cost: int) -> None: ...
 
 
 class _NullObserver:
@@ -67,6 +74,12 @@ class _NullObserver:
     def rejected(self, model: str, reason: str) -> None:
         pass
 
+    def batch_retried(self, model: str, size: int) -> None:
+        pass
+
+    def isolated_failure(self, model: str, cost: int) -> None:
+        pass
+
 
 @dataclass
 class _Queued(Generic[ItemT, ResultT]):
@@ -74,6 +87,9 @@ class _Queued(Generic[ItemT, ResultT]):
     future: asyncio.Future[ResultT]
     enqueued_at: float
     cost: int = field(default=1)
+    # The submitter's context: a failure of this item is logged with its request id.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    waited: float = 0.0  # seconds in the queue before its first model call
 
 
 @dataclass(frozen=True)
@@ -107,7 +123,9 @@ class MicroBatcher(Generic[ItemT, ResultT]):
         )
         self._worker: asyncio.Task[None] | None = None
         self._closing = False
-        self._items_running = 0  # items of the batch the model thread is working on
+        # Items taken off the queue and not yet answered (collecting or running): close() and
+        # a cancelled worker must still resolve them.
+        self._held: list[_Queued[ItemT, ResultT]] = []
 
     @property
     def depth(self) -> int:
@@ -143,7 +161,8 @@ class MicroBatcher(Generic[ItemT, ResultT]):
                 "split it into smaller requests"
             )
         if self._closing:
-            raise QueueFullError("the service is shutting down", self._config.retry_after_s)
+            self._observer.rejected(self.name, "closing")
+            raise NotReadyError("the service is shutting down; send the request to another replica")
         if len(self._queue) + len(payloads) > self._config.max_queue_size:
             self._observer.rejected(self.name, "queue_full")
             raise QueueFullError(
@@ -168,23 +187,42 @@ class MicroBatcher(Generic[ItemT, ResultT]):
             raise
 
     async def close(self) -> None:
-        """Finish queued work, then stop the worker and the model thread."""
+        """Stop taking work; run the batch being collected and everything queued; then stop."""
         self._closing = True
-        while self._queue or self._items_running:
-            await asyncio.sleep(0.01)
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        self._wakeup.set()  # a worker waiting for a first item or for company stops waiting
+        try:
+            if self._worker is not None:
+                await asyncio.shield(self._worker)  # it returns once the queue is empty
+        except asyncio.CancelledError:
+            if self._worker is not None:
+                self._worker.cancel()
+            raise
+        finally:
+            self._fail_unanswered("the service stopped before this input was scored")
         self._executor.shutdown(wait=True)
 
+    def _fail_unanswered(self, message: str) -> None:
+        """Last resort (the worker was cancelled or crashed): no admitted item stays unanswered."""
+        for item in [*self._held, *self._queue]:
+            if not item.future.done():
+                item.future.set_exception(NotReadyError(message))
+        self._held = []
+        self._queue.clear()
+
     async def _collect(self) -> list[_Queued[ItemT, ResultT]]:
-        """Wait for the first item, then gather more until full or `max_wait` elapsed."""
+        """Wait for the first item, then gather more until full or `max_wait` elapsed.
+
+        Returns an empty batch only when closing with nothing queued. While closing, a batch is
+        closed at once (no waiting for company). Collected items are in `_held` from the moment
+        they leave the queue.
+        """
         while not self._queue:
+            if self._closing:
+                return []
             self._wakeup.clear()
             await self._wakeup.wait()
         deadline = self._queue[0].enqueued_at + self._config.max_wait_s
-        batch: list[_Queued[ItemT, ResultT]] = []
+        batch = self._held = []
         cost = 0
         budget = self._config.max_batch_cost
         while True:
@@ -197,7 +235,7 @@ class MicroBatcher(Generic[ItemT, ResultT]):
                     return batch
                 batch.append(self._queue.popleft())
                 cost += head.cost
-            if len(batch) >= self._config.max_batch_size:
+            if len(batch) >= self._config.max_batch_size or self._closing:
                 return batch
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
@@ -209,36 +247,84 @@ class MicroBatcher(Generic[ItemT, ResultT]):
                 return batch
 
     async def _run(self) -> None:
+        try:
+            while True:
+                batch = await self._collect()
+                if not batch and self._closing and not self._queue:
+                    return
+                self._observer.queue_depth(self.name, len(self._queue))
+                live = [item for item in batch if not item.future.done()]
+                if live:
+                    live.sort(key=lambda item: item.cost)
+                    started = time.perf_counter()
+                    for item in live:
+                        item.waited = started - item.enqueued_at
+                    await self._score(live)
+                self._held = []
+        finally:
+            # Cancelled (event loop shutting down) or crashed: answer what this worker holds.
+            self._fail_unanswered("the service stopped before this input was scored")
+
+    async def _predict(self, items: list[_Queued[ItemT, ResultT]]) -> list[ResultT]:
         loop = asyncio.get_running_loop()
-        while True:
-            batch = await self._collect()
-            self._observer.queue_depth(self.name, len(self._queue))
-            live = [item for item in batch if not item.future.done()]
-            if not live:
-                continue
-            live.sort(key=lambda item: item.cost)
-            started = time.perf_counter()
-            waits = [started - item.enqueued_at for item in live]
-            self._items_running = len(live)
-            try:
-                results = await loop.run_in_executor(
-                    self._executor, self._scorer.predict_batch, [item.payload for item in live]
+        results = await loop.run_in_executor(
+            self._executor, self._scorer.predict_batch, [item.payload for item in items]
+        )
+        if len(results) != len(items):
+            raise RuntimeError(
+                f"model '{self.name}' returned {len(results)} outputs for {len(items)} inputs"
+            )
+        return results
+
+    async def _score(self, items: list[_Queued[ItemT, ResultT]]) -> None:
+        """Run the model on `items` and answer them; on failure, retry each half on its own.
+
+        A batch of n items with one poison input costs about 2 log2(n) extra model calls; only
+        the poison item's request fails.
+        """
+        started = time.perf_counter()
+        try:
+            results = await self._predict(items)
+        except Exception as exc:  # the model's fault, not the client's
+            if len(items) == 1:
+                self._isolated_failure(items[0], exc)
+                return
+            logger.warning(
+                "model batch failed; retrying it in halves",
+                extra={"model": self.name, "size": len(items), "error_type": type(exc).__name__},
+            )
+            middle = len(items) // 2
+            for half in (items[:middle], items[middle:]):
+                half = [item for item in half if not item.future.done()]
+                if half:
+                    self._observer.batch_retried(self.name, len(half))
+                    await self._score(half)
+            return
+        self._observer.batch_done(
+            self.name, len(items), [item.waited for item in items], time.perf_counter() - started
+        )
+        for item, result in zip(items, results):
+            if not item.future.done():
+                item.future.set_result(result)
+
+    def _isolated_failure(self, item: _Queued[ItemT, ResultT], exc: BaseException) -> None:
+        """One input fails on its own: fail its request(s) only; log its size, never its text."""
+        self._observer.isolated_failure(self.name, item.cost)
+        item.context.run(
+            logger.error,
+            "model input failed on its own; only the requests holding it fail",
+            extra={
+                "model": self.name,
+                "size": item.cost,
+                "error_type": type(exc).__name__,
+                # Frames only: an exception's message may quote the input.
+                "stack": "".join(traceback.format_tb(exc.__traceback__)),
+            },
+        )
+        if not item.future.done():
+            item.future.set_exception(
+                ModelFailureError(
+                    f"model '{self.name}' failed on one of this request's inputs "
+                    f"(size {item.cost}); the rest of its batch was scored"
                 )
-                if len(results) != len(live):
-                    raise RuntimeError(
-                        f"model '{self.name}' returned {len(results)} outputs for {len(live)} inputs"
-                    )
-            except Exception as exc:  # the model's fault, not the client's: fail this batch only
-                logger.exception("batch failed", extra={"model": self.name, "size": len(live)})
-                error = ModelFailureError(f"model '{self.name}' failed on this batch")
-                error.__cause__ = exc
-                for item in live:
-                    if not item.future.done():
-                        item.future.set_exception(error)
-                continue
-            finally:
-                self._items_running = 0
-            self._observer.batch_done(self.name, len(live), waits, time.perf_counter() - started)
-            for item, result in zip(live, results):
-                if not item.future.done():
-                    item.future.set_result(result)
+            )

@@ -16,8 +16,8 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-# Precisions that only make sense on CPU (bf16 feed-forward weights, dynamic int8 quantisation).
-CPU_ONLY_PRECISIONS = frozenset({"bf16-ffn", "int8"})
+# Precisions that only make sense on CPU (bf16 feed-forward weights).
+CPU_ONLY_PRECISIONS = frozenset({"bf16-ffn"})
 
 
 def resolve_precision(requested: str, device: str) -> str:
@@ -31,4 +31,12 @@ def resolve_precision(requested: str, device: str) -> str:
     if requested in CPU_ONLY_PRECISIONS and device != "cpu":
         logger.warning("precision %s is CPU-only; using fp16 on %s", requested, device)
         return "fp16"
+    return requested
+
+
+def resolve_backend(requested: str, device: str) -> str:
+    """The embedding runtime that will really run: openvino only on CPU (torch stays on CUDA)."""
+    if requested == "openvino" and device != "cpu":
+        logger.warning("the openvino backend runs on CPU only; using torch on %s", device)
+        return "torch"
     return requested

@@ -25,6 +25,8 @@ class Encoder(Protocol):
 
     name: str
     device: str
+    backend: str  # what runs the model: torch, openvino, ...
+    precision: str  # the arithmetic that really runs (fp32, fp16, bf16, ...)
     dimension: int
     max_seq_length: int
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from service.engine.device import resolve_device, resolve_precision
+from service.engine.sub_batches import plan
 from service.engine.tokens import TokenCounter
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ class SentenceTransformerEncoder:
     Texts are encoded with the model's `query` prompt when it defines one (e5 expects `query: ` on
     both sides of a symmetric comparison) and L2-normalised, so a dot product is the cosine.
     """
+
+    backend = "torch"
 
     def __init__(
         self,
@@ -51,11 +54,6 @@ class SentenceTransformerEncoder:
         self._autocast_bf16 = self.precision == "bf16"
         if self.precision == "bf16-ffn":
             _feed_forward_to_bf16(self._model)
-        elif self.precision == "int8":
-            # Linear layers hold ~all FLOPs; dynamic int8 uses VNNI where the CPU has it.
-            torch.ao.quantization.quantize_dynamic(
-                self._model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
-            )
         self.max_seq_length = int(self._model.max_seq_length or 512)
         prompts = getattr(self._model, "prompts", None) or {}
         self.prompt = prompts.get("query", "")
@@ -86,20 +84,28 @@ class SentenceTransformerEncoder:
     def predict_batch(self, items: list[str]) -> list[np.ndarray]:
         import torch
 
+        # Length-sorted chunks cut where padding would cost more than another forward pass
+        # (sub_batches.plan); sentence-transformers' fixed batch_size pads a short batch badly.
+        lengths = [min(n, self.max_seq_length) for n in self.count_tokens(items)]
+        order = sorted(range(len(items)), key=lambda i: lengths[i])
+        vectors: list[np.ndarray] = [np.empty(0, np.float32)] * len(items)
+        start = 0
         autocast = torch.autocast(self.device, dtype=torch.bfloat16, enabled=self._autocast_bf16)
         with torch.inference_mode(), autocast:
-            vectors = self._model.encode(
-                items,
-                prompt_name=self.prompt_name,
-                # ST sorts by length and cuts sub-batches: on CPU, 16 texts per forward beat
-                # one big padded batch (bench/: 38 vs 25 texts/s at 16 vs 128).
-                batch_size=max(1, min(self.sub_batch, len(items))),
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
-        vectors = np.asarray(vectors, dtype=np.float32)
-        return list(vectors)
+            for size in plan([lengths[i] for i in order], self.sub_batch):
+                chunk = order[start : start + size]
+                start += size
+                encoded = self._model.encode(
+                    [items[i] for i in chunk],
+                    prompt_name=self.prompt_name,
+                    batch_size=size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
+                for i, vector in zip(chunk, np.asarray(encoded, dtype=np.float32)):
+                    vectors[i] = vector
+        return vectors
 
 
 def _feed_forward_to_bf16(model: Any) -> None:

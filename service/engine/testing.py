@@ -28,6 +28,8 @@ class HashEncoder:
     def __init__(self, dimension: int = 256, max_seq_length: int = 512) -> None:
         self.name = HASH_ENCODER_NAME
         self.device = "cpu"
+        self.backend = "hash"
+        self.precision = "fp32"
         self.dimension = dimension
         self.max_seq_length = max_seq_length
 

@@ -1,7 +1,9 @@
 """Answer extraction against the shared labelled data (skips when ../shared is absent).
 
-The thresholds are on the whole file; the per-language table and the misses are printed
-(run with -s) so regressions are easy to read.
+Two dev files: `answers_dev.jsonl` (80 pairs) and `answers_dev_2.jsonl` (110 pairs in
+reasoning-model styles, each with the `class` of trap it sets). Both must be read right in full,
+statuses and extracted values alike; the per-class (or per-language) table and the misses are
+printed (run with -s) so a regression is easy to read.
 """
 
 from __future__ import annotations
@@ -25,10 +27,9 @@ from service.scoring.languages import MGSM_LANGUAGES
 pytestmark = pytest.mark.data
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-DEV_FILE = SHARED / "answers_dev.jsonl"
+DEV_FILES = ("answers_dev.jsonl", "answers_dev_2.jsonl")
 MGSM_DIR = SHARED / "mgsm"
 EXEMPLARS = MGSM_DIR / "exemplars.json"
-MIN_STATUS_ACCURACY = 0.98
 
 
 def _require(path: Path) -> None:
@@ -36,15 +37,30 @@ def _require(path: Path) -> None:
         pytest.skip(f"shared data not found: {path.resolve()} (checked out without ../shared?)")
 
 
-def _load_dev() -> list[dict[str, Any]]:
-    _require(DEV_FILE)
-    with DEV_FILE.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+def _load_dev(name: str) -> list[dict[str, Any]]:
+    path = SHARED / name
+    _require(path)
+    with path.open(encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    assert rows, f"{name} is empty"
+    return rows
 
 
-def test_dev_status_accuracy() -> None:
-    rows = _load_dev()
-    assert rows, "answers_dev.jsonl is empty"
+def _group(row: dict[str, Any]) -> str:
+    """The trap class where the file names one, else the language."""
+    return str(row.get("class") or row["lang"])
+
+
+def _table(title: str, correct: Counter[str], total: Counter[str]) -> None:
+    print(f"\n{title}")
+    for group in sorted(total):
+        print(f"  {group:24} {correct[group]:3d}/{total[group]:<3d}")
+    print(f"  {'all':24} {sum(correct.values()):3d}/{sum(total.values()):<3d}")
+
+
+@pytest.mark.parametrize("name", DEV_FILES)
+def test_dev_statuses(name: str) -> None:
+    rows = _load_dev(name)
     correct: Counter[str] = Counter()
     total: Counter[str] = Counter()
     misses: list[str] = []
@@ -52,27 +68,25 @@ def test_dev_status_accuracy() -> None:
         res = score_consistency(
             row["target_response"], row["lang"], pivot_response=row["pivot_response"]
         )
-        total[row["lang"]] += 1
+        total[_group(row)] += 1
         if res.status == row["expected"]:
-            correct[row["lang"]] += 1
+            correct[_group(row)] += 1
         else:
             misses.append(
                 f"{row['id']} [{row['lang']}] expected {row['expected']}, got {res.status} "
                 f"({res.detail}) - {row['note']}"
             )
-    print("\nper-language status accuracy:")
-    for lang in sorted(total):
-        print(f"  {lang}: {correct[lang]}/{total[lang]} = {correct[lang] / total[lang]:.1%}")
-    accuracy = sum(correct.values()) / len(rows)
-    print(f"  all: {sum(correct.values())}/{len(rows)} = {accuracy:.1%}")
-    for miss in misses:
-        print("  MISS", miss)
-    assert accuracy >= MIN_STATUS_ACCURACY, "\n".join(misses)
+    _table(f"{name}: status accuracy", correct, total)
+    assert not misses, "\n".join(misses)
 
 
-def test_dev_extracted_values() -> None:
-    """Where the labels name the answers, the extracted values must equal them numerically."""
-    rows = _load_dev()
+@pytest.mark.parametrize("name", DEV_FILES)
+def test_dev_extracted_values(name: str) -> None:
+    """Where the labels name the answers, the extracted values must equal them numerically;
+    where they say there is none (null), nothing may be extracted."""
+    rows = _load_dev(name)
+    correct: Counter[str] = Counter()
+    total: Counter[str] = Counter()
     wrong = []
     for row in rows:
         for side, text, lang in (
@@ -82,9 +96,12 @@ def test_dev_extracted_values() -> None:
             label = row[f"{side}_answer"]
             got = extract_final_answer(text, lang).value
             ok = got is None if label is None else got is not None and answers_equal(got, label)
+            total[_group(row)] += 1
+            correct[_group(row)] += ok
             if not ok:
                 wrong.append(f"{row['id']} {side}: label {label!r}, got {got!r} - {row['note']}")
-    assert len(wrong) <= 0.02 * 2 * len(rows), "\n".join(wrong)
+    _table(f"{name}: answer accuracy (target and pivot)", correct, total)
+    assert not wrong, "\n".join(wrong)
 
 
 def _load_exemplars() -> dict[str, Any]:

@@ -178,8 +178,28 @@ def test_hadolint_detects_problems(tmp_path: Path) -> None:
 def test_multi_stage_slim_python(stages: list[Stage]) -> None:
     assert len(stages) >= 2, "expected a multi-stage build"
     assert [s.name for s in stages] == ["builder", "runtime"]
+    global_args, _ = parse_dockerfile(DOCKERFILE.read_text())
+    # One base for both stages, python:3.11-slim unless BASE_IMAGE says otherwise.
+    assert global_args.get("BASE_IMAGE") == "python:3.11-slim"
     for s in stages:
-        assert s.base == "python:3.11-slim", f"stage {s.name} is based on {s.base}"
+        assert s.base == "${BASE_IMAGE}", f"stage {s.name} is based on {s.base}"
+
+
+def test_torch_from_a_wheel_folder_and_pip_secrets_not_baked_in(stages: list[Stage]) -> None:
+    builder = stages[0]
+    assert builder.args()["WHEELS"] == "wheels"
+    assert (REPO / "wheels").is_dir(), "the default WHEELS folder must exist in the context"
+    assert "${WHEELS} /wheels/" in [i.args for i in builder.all("COPY")]
+    torch_run = next(i.args for i in builder.all("RUN") if "torch==" in i.args)
+    assert "--no-index --find-links /wheels" in torch_run
+    for run in builder.all("RUN"):
+        if "pip install" in run.args and "--upgrade" not in run.args:
+            # The CA bundle and pip config arrive as build secrets, only for the pip steps.
+            assert "--mount=type=secret,id=pip_ca" in run.args, run.args
+    everything = DOCKERFILE.read_text()
+    for stage in stages:
+        assert "PIP_CERT" not in stage.env() and "PIP_CONFIG_FILE" not in stage.env()
+    assert "COPY /etc/ssl" not in everything and "ca-certificates.crt /" not in everything
 
 
 def test_builder_venv_and_install_order(stages: list[Stage], runtime: Stage) -> None:

@@ -1,4 +1,7 @@
-"""TRL and verl adapters against the real app on loopback (hash encoder).
+"""The client's TRL, verl, OpenRLHF and slime adapters against the real app on loopback (hash encoder).
+
+These pin the adapters' mapping with hand-built trainer arguments; tests/trainers/ runs the
+trainers' own code against a live server.
 
 Each adapter result is compared with a direct `POST /v1/rewards` of the items it should have built,
 so these tests pin the mapping from trainer inputs to the service's contract.
@@ -10,18 +13,23 @@ import asyncio
 import inspect
 import json
 import math
+import pickle
 import threading
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from pivot_reward_client import PivotRewardError, stats
+from pivot_reward_client import openrlhf as openrlhf_adapter
+from pivot_reward_client import slime as slime_adapter
+from pivot_reward_client import verl as verl_adapter
+from pivot_reward_client.labels import label_fields
+from pivot_reward_client.texts import completion_text, prompt_text
+from pivot_reward_client.trl import build_items, make_reward_func
 
 from service.api.app import create_app
-from service.client import PivotRewardError
-from service.integrations import completion_text, prompt_text
-from service.integrations import verl as verl_adapter
-from service.integrations.trl import build_items, make_reward_func
 from tests.conftest import HashFactory, fast_settings
 from tests.support.server import running_server
 
@@ -90,7 +98,8 @@ def grpo_batch() -> dict[str, Any]:
 async def test_trl_reward_func_equals_direct_call(server: str, preset: str | None) -> None:
     batch = grpo_batch()
     reward_func = make_reward_func(server, preset=preset)
-    assert inspect.iscoroutinefunction(reward_func)  # TRL awaits it concurrently
+    assert inspect.iscoroutinefunction(reward_func.__call__)  # TRL >= 1.14 awaits it concurrently
+    assert inspect.iscoroutinefunction(reward_func)  # the check of TRL 0.27-1.13
     assert (
         reward_func.__name__
         == {
@@ -195,8 +204,17 @@ async def test_trl_logs_components(server: str) -> None:
         log_metric=metrics.__setitem__,
         log_extra=extras.__setitem__,
     )
-    assert set(metrics) == {"pivot_hybrid/excluded", "pivot_hybrid/semantic", "pivot_hybrid/answer"}
+    assert set(metrics) == {
+        "pivot_hybrid/excluded",
+        "pivot_hybrid/truncated",
+        "pivot_hybrid/semantic",
+        "pivot_hybrid/answer",
+    }
     assert metrics["pivot_hybrid/excluded"] == 0.0
+    assert metrics["pivot_hybrid/truncated"] == 0.0
+    assert set(extras) == {
+        f"pivot_hybrid/{k}" for k in ("reason", "answer_status", "detected_lang", "gate")
+    }
     assert 0.0 <= metrics["pivot_hybrid/semantic"] <= 1.0
     assert extras["pivot_hybrid/gate"][2:4] == ["wrong_language", "copied_reference"]
     assert extras["pivot_hybrid/answer_status"][:2] == ["match", "mismatch"]
@@ -242,8 +260,10 @@ async def test_trl_large_batch_is_split(small_server: str) -> None:
 
 
 def test_trl_errors() -> None:
-    with pytest.raises(ValueError, match="lang"):
-        build_items(["q"], ["a"], {"reference": ["r"]})
+    # no language column: sent without one (the service detects it)
+    assert build_items(["q"], ["a"], {"reference": ["r"]}) == [
+        {"response": "a", "reference": "r", "prompt": "q"}
+    ]
     with pytest.raises(ValueError, match="one value per completion"):
         build_items(["q"], ["a"], {"lang": ["de", "fr"]})
     assert build_items(None, ["a"], {"lang": ["de"], "reference": [float("nan")]}) == [
@@ -252,12 +272,35 @@ def test_trl_errors() -> None:
 
 
 async def test_trl_server_error_is_raised(server: str) -> None:
-    reward_func = make_reward_func(server, preset="hybrid", lang="de", max_retries=0)
+    reward_func = make_reward_func(server, preset="pasmr", lang="not a language", max_retries=0)
     with pytest.raises(PivotRewardError) as caught:
-        # hybrid needs an English reference: the service answers 422 naming the field
         await reward_func(prompts=["q"], completions=[RIGHT_DE], pivot_answer=["18"])
     assert caught.value.status == 422
-    assert caught.value.fields[0]["loc"] == "items[0].reference"
+    assert caught.value.fields[0]["loc"] == "items[0].lang"
+
+
+async def test_trl_reward_func_pickles_and_sync_variant_agrees(server: str) -> None:
+    kwargs = {"prompts": ["q"] * 2, "completions": [RIGHT_DE, WRONG_DE], "pivot_answer": ["18"] * 2}
+    reward_func = make_reward_func(server, preset="pasmr", lang="de", timeout=30.0)
+    first = await reward_func(**kwargs)
+    clone = pickle.loads(pickle.dumps(reward_func))  # after use: open clients are not pickled
+    assert inspect.iscoroutinefunction(clone)
+    assert clone.__name__ == reward_func.__name__ == "pivot_pasmr"
+    assert await clone(**kwargs) == first == [1.0, pytest.approx(0.1)]
+    sync_func = make_reward_func(server, preset="pasmr", lang="de", sync=True)
+    assert not inspect.iscoroutinefunction(sync_func.__call__)
+    assert sync_func(**kwargs) == first
+    assert pickle.loads(pickle.dumps(sync_func))(**kwargs) == first
+    with pytest.raises(TypeError, match="unknown pivot-reward option"):
+        make_reward_func(server, timeuot=3)
+
+
+async def test_trl_null_reward_option(server: str) -> None:
+    reward_func = make_reward_func(server, preset="pasmr", lang="fr", null_reward=0.0)
+    before = stats.snapshot()["excluded"].get("trl", 0)
+    rewards = await reward_func(prompts=["q"], completions=[RIGHT_FR], pivot_answer=[None])
+    assert rewards == [0.0]
+    assert stats.snapshot()["excluded"]["trl"] == before + 1
 
 
 def test_text_helpers() -> None:
@@ -285,9 +328,8 @@ def test_text_helpers() -> None:
 @pytest.fixture
 def verl_env(server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("PIVOT_REWARD_URL", server)
-    monkeypatch.delenv("PIVOT_API_KEY", raising=False)
-    monkeypatch.delenv("PIVOT_REWARD_PRESET", raising=False)
-    monkeypatch.delenv("PIVOT_REWARD_LANG", raising=False)
+    for name in ("PIVOT_API_KEY", "PIVOT_REWARD_PRESET", "PIVOT_REWARD_LANG"):
+        monkeypatch.delenv(name, raising=False)
     yield server
     verl_adapter.close()
 
@@ -298,14 +340,16 @@ def test_verl_plain_string_ground_truth(verl_env: str, monkeypatch: pytest.Monke
     assert right == {
         "score": 1.0,
         "excluded": False,
+        "truncated": False,
         "answer": 1.0,
+        "reason": "",
         "answer_status": "match",
         "detected_lang": "de",
         "gate": "ok",
     }
     wrong = verl_adapter.compute_score("mgsm_de", WRONG_DE, "18", {"lang": "de"})
     assert wrong["score"] == pytest.approx(0.1) and wrong["answer_status"] == "mismatch"
-    english = verl_adapter.compute_score("mgsm_de", ENGLISH, "18", {"lang": "de"})
+    english = verl_adapter.compute_score("mgsm_de", ENGLISH, 18, {"lang": "de"})
     assert english["score"] == 0.0 and english["gate"] == "wrong_language"
 
 
@@ -335,71 +379,63 @@ def test_verl_json_ground_truth_equals_direct_call(
     assert mixed == as_dict
 
 
+def test_verl_reward_kwargs_win_over_env(verl_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIVOT_REWARD_PRESET", "hybrid")  # overridden below
+    monkeypatch.setenv("PIVOT_REWARD_URL", "http://127.0.0.1:9")  # nothing listens there
+    out = verl_adapter.compute_score(
+        "mgsm", RIGHT_DE, "18", None, url=verl_env, preset="pasmr", lang="de", timeout=30
+    )
+    assert out["score"] == 1.0 and set(out) >= {"answer", "excluded", "reason"}
+
+
 def test_verl_none_reward_is_excluded_zero(verl_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIVOT_REWARD_PRESET", "pasmr")
+    before = stats.snapshot()["excluded"].get("verl", 0)
     out = verl_adapter.compute_score("mgsm", RIGHT_DE, '{"lang": "de"}')
     assert out["score"] == 0.0
     assert out["excluded"] is True
     assert math.isnan(out["answer"])
     assert out["answer_status"] == "no_pivot_answer"
+    assert stats.snapshot()["excluded"]["verl"] == before + 1
 
 
-def test_verl_batch(verl_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PIVOT_REWARD_PRESET", "hybrid")
-    monkeypatch.setenv("PIVOT_REWARD_LANG", "de")  # default for samples without a language
-    truth = json.dumps({"reference": REFERENCE, "pivot_answer": "18"})
-    solutions = [RIGHT_DE, WRONG_DE, ENGLISH, REFERENCE, RIGHT_FR, "", RIGHT_DE]
-    truths = [truth] * 5 + [truth, {"reference": REFERENCE}]
-    extras: list[dict[str, Any] | None] = [None, {}, None, None, {"lang": "fr"}, None, None]
-    out = verl_adapter.compute_score_batch(["mgsm"] * 7, solutions, truths, extras)
-    assert len(out) == 7
-    assert len({tuple(sorted(d)) for d in out}) == 1  # same keys everywhere, as verl requires
-    langs = ["de"] * 4 + ["fr", "de", "de"]
-    items = [
-        {"response": s or " ", "lang": lang, "reference": REFERENCE, "pivot_answer": "18"}
-        for s, lang in zip(solutions, langs, strict=True)
-    ]
-    del items[6]["pivot_answer"]
-    direct = rewards_direct(verl_env, items, "hybrid")
-    assert [d["score"] for d in out] == [r["reward"] or 0.0 for r in direct]
-    assert [d["excluded"] for d in out] == [r["reward"] is None for r in direct]
-    assert out[4]["score"] > 0 and out[4]["detected_lang"] == "fr"
-    assert out[5]["gate"] == "empty" and out[5]["score"] == 0.0
-    assert out[6]["excluded"] is True
-    per_sample = [
-        verl_adapter.compute_score("mgsm", s, g, e)
-        for s, g, e in zip(solutions, truths, extras, strict=True)
-    ]
-    assert [d["score"] for d in per_sample] == [d["score"] for d in out]
-    assert verl_adapter.compute_score_batch([], [], []) == []
-
-
-def test_verl_long_ground_truth_is_a_pivot_response(
-    verl_env: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PIVOT_REWARD_PRESET", "pasmr")
+def test_labels() -> None:
     solution = "She has 16 - 3 - 4 = 9 eggs.\nShe sells them at $2: 9 * 2 = 18.\n#### 18"
-    assert verl_adapter.parse_ground_truth(solution) == {"pivot_response": solution}
-    assert verl_adapter.parse_ground_truth(" 18 ") == {"pivot_answer": "18"}
-    assert verl_adapter.parse_ground_truth(18) == {"pivot_answer": "18"}
-    assert verl_adapter.parse_ground_truth("{not json") == {"pivot_answer": "{not json"}
-    out = verl_adapter.compute_score("gsm8k", "Die Antwort lautet 18.", solution, {"lang": "de"})
-    assert out["excluded"] is False
+    assert label_fields(solution) == {"reference": solution, "pivot_response": solution}
+    assert label_fields(" 18 ") == {"pivot_answer": "18"}
+    assert label_fields(18) == {"pivot_answer": "18"}
+    assert label_fields(["18"]) == {"pivot_answer": "18"}
+    assert label_fields(2.5) == {"pivot_answer": "2.5"}
+    assert label_fields("\\frac{3}{4}") == {"pivot_answer": "\\frac{3}{4}"}
+    assert label_fields("The answer is 18.") == {
+        "reference": "The answer is 18.",
+        "pivot_response": "The answer is 18.",
+    }
+    assert label_fields({"gold": 7, "lang": "de", "other": 1}) == {
+        "pivot_answer": "7",
+        "lang": "de",
+    }
+    assert label_fields(None) == label_fields(True) == label_fields("  ") == {}
 
 
-async def test_verl_async_variants(verl_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_verl_async_equals_sync(verl_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIVOT_REWARD_PRESET", "pasmr")
     single = await verl_adapter.compute_score_async("mgsm", RIGHT_DE, "18", {"lang": "de"})
     assert single == verl_adapter.compute_score("mgsm", RIGHT_DE, "18", {"lang": "de"})
-    batch = await verl_adapter.compute_score_batch_async(
-        ["mgsm"] * 2, [RIGHT_DE, WRONG_DE], ["18", "18"], [{"lang": "de"}, {"lang": "de"}]
+    many = await asyncio.gather(
+        *(
+            verl_adapter.compute_score_async("m", s, "18", {"lang": "de"})
+            for s in [RIGHT_DE, WRONG_DE]
+        )
     )
-    assert [d["score"] for d in batch] == [1.0, pytest.approx(0.1)]
+    assert [d["score"] for d in many] == [1.0, pytest.approx(0.1)]
 
 
 def test_verl_configuration_errors(verl_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ValueError, match="PIVOT_REWARD_LANG"):
-        verl_adapter.compute_score("mgsm", RIGHT_DE, "18")
+    monkeypatch.setenv("PIVOT_REWARD_PRESET", "pasmr")
+    # no language anywhere: the service detects it from the response
+    detected = verl_adapter.compute_score("mgsm", RIGHT_DE, "18")
+    assert detected["score"] == 1.0 and detected["detected_lang"] == "de"
     monkeypatch.delenv("PIVOT_REWARD_URL")
     with pytest.raises(ValueError, match="PIVOT_REWARD_URL"):
         verl_adapter.compute_score("mgsm", RIGHT_DE, "18", {"lang": "de"})
@@ -416,3 +452,57 @@ def test_verl_follows_env_changes(verl_env: str, monkeypatch: pytest.MonkeyPatch
         assert caught.value.status == 401
         monkeypatch.setenv("PIVOT_API_KEY", "secret")
         assert verl_adapter.compute_score("m", RIGHT_DE, "18", {"lang": "de"})["score"] == 1.0
+
+
+# ------------------------------------------------------------------------------------------
+# OpenRLHF reward file and slime custom reward function (both through /get_reward)
+# ------------------------------------------------------------------------------------------
+
+
+def get_reward_direct(base: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(base + "/get_reward", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def test_openrlhf_reward_func_equals_get_reward(
+    verl_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    label = json.dumps({"reference": REFERENCE, "pivot_answer": "18", "lang": "de"})
+    for response_text in (RIGHT_DE, WRONG_DE):
+        body = {"query": [QUESTION + response_text], "prompts": [QUESTION], "labels": [label]}
+        out = openrlhf_adapter.reward_func(body["query"], body["prompts"], body["labels"])
+        assert out == get_reward_direct(verl_env, body)
+    assert openrlhf_adapter.reward_func([], [], []) == {
+        "rewards": [],
+        "scores": [],
+        "extra_logs": {},
+    }
+
+
+async def test_slime_one_sample_and_group(verl_env: str) -> None:
+    label = {"reference": REFERENCE, "pivot_answer": "18", "lang": "de"}
+    samples = [
+        SimpleNamespace(prompt=QUESTION, response=r, label=label, metadata={})
+        for r in (RIGHT_DE, WRONG_DE, ENGLISH)
+    ]
+    args = SimpleNamespace(rm_url=verl_env + "/get_reward")
+    one = await slime_adapter.reward_func(args, samples[0])
+    group = await slime_adapter.reward_func(args, samples)
+    direct = get_reward_direct(
+        verl_env,
+        {
+            "query": [QUESTION + s.response for s in samples],
+            "prompts": [QUESTION] * 3,
+            "labels": [label] * 3,
+        },
+    )
+    assert isinstance(one, float) and one == direct["rewards"][0]
+    assert group == direct["rewards"]
+    assert samples[2].metadata["pivot_reward"]["excluded"] is False
+    assert slime_adapter.payload(samples[0]) == {
+        "prompt": QUESTION,
+        "response": RIGHT_DE,
+        "label": label,
+    }

@@ -64,7 +64,8 @@ def test_score_jsonl_matches_the_service_pipeline(tmp_path: Path) -> None:
 def test_score_reports_the_bad_line(tmp_path: Path) -> None:
     source = tmp_path / "bad.jsonl"
     source.write_text(
-        '{"response": "x", "lang": "de", "reference": "r"}\n{"response": "x"}\n', encoding="utf-8"
+        '{"response": "x", "lang": "de", "reference": "r"}\n{"response": "x", "lang": 7}\n',
+        encoding="utf-8",
     )
     result = run_cli("score", str(source), "--quiet")
     assert result.returncode == 2
@@ -77,3 +78,26 @@ def test_info_and_bad_configuration() -> None:
     assert json.loads(info.stdout)["settings"]["embedding_model"] == "test-hash-encoder"
     bad = run_cli("info", env={"PIVOT_PORT": "99999"})
     assert bad.returncode == 2 and "PIVOT_PORT" in bad.stderr
+
+
+def test_score_flags_long_and_unscorable_lines_instead_of_failing(tmp_path: Path) -> None:
+    long_response = (
+        " ".join(f"Schritt {i}: {i} + {i} = {2 * i}." for i in range(8_000))
+        + " Die Antwort lautet 18."
+    )
+    rows = [
+        {"response": long_response, "lang": "de", "reference": REFERENCE, "pivot_answer": "18"},
+        {"response": "Die Antwort lautet 18.", "lang": "de", "pivot_answer": "18"},
+        {"response": "18", "reference": REFERENCE, "pivot_answer": "18"},
+    ]
+    assert len(long_response) > 100_000  # over the schema's old hard ceiling, too
+    source = tmp_path / "rollouts.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    result = run_cli("score", str(source), "--quiet", "--preset", "hybrid")
+    assert result.returncode == 0, result.stderr
+    scored = [json.loads(line) for line in result.stdout.splitlines()]
+    assert scored[0]["truncated"] is True and scored[0]["reward"] is not None
+    assert scored[0]["original_chars"] == {"response": len(long_response)}
+    assert scored[0]["answer_status"] == "match" and scored[0]["reason"] is None
+    assert (scored[1]["reward"], scored[1]["reason"]) == (None, "no_reference")
+    assert (scored[2]["reward"], scored[2]["reason"]) == (None, "language_unknown")

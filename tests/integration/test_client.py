@@ -1,4 +1,4 @@
-"""service.client against the real app on loopback (hash encoder), plus a scripted flaky proxy.
+"""pivot_reward_client (the client distribution) against the real app on loopback (hash encoder), plus a scripted flaky proxy.
 
 The proxy is a second uvicorn app in front of the real server: it records every request and can
 answer the next POSTs with scripted failures (429 / 503 / 500 / a non-JSON 502 / a delay) before
@@ -17,20 +17,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pivot_reward_client.async_client as async_module
+import pivot_reward_client.sync_client as sync_module
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-import service.client as client_module
-from service.api.app import create_app
-from service.client import (
+from pivot_reward_client import (
     AsyncPivotRewardClient,
     PivotRewardClient,
     PivotRewardError,
     parse_base_urls,
 )
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from service.api.app import create_app
 from tests.conftest import HashFactory, fast_settings
 from tests.support.server import free_port, running_server
 
@@ -381,7 +382,7 @@ async def test_async_splits_concurrently_in_order(
 ) -> None:
     proxy, base = small_proxy
     items = consistency_items(23)
-    async with AsyncPivotRewardClient(base, max_concurrency=3) as client:
+    async with AsyncPivotRewardClient(base, max_in_flight=3) as client:
         out = await client.answer_consistency(items)
     assert len(proxy.posts("/v1/answer-consistency")) == 5
     expected = [
@@ -620,7 +621,7 @@ def _ok(request: httpx.Request) -> httpx.Response:
 
 def test_backoff_is_exponential_capped_with_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr(client_module.time, "sleep", sleeps.append)
+    monkeypatch.setattr(sync_module.time, "sleep", sleeps.append)
     transport = httpx.MockTransport(lambda request: httpx.Response(500, text="boom"))
     client = PivotRewardClient(
         "http://rm", transport=transport, max_retries=6, backoff_base=1.0, backoff_max=8.0
@@ -644,7 +645,7 @@ def test_dead_url_cools_down(monkeypatch: pytest.MonkeyPatch) -> None:
             raise httpx.ConnectError("refused", request=request)
         return _ok(request)
 
-    monkeypatch.setattr(client_module.time, "sleep", lambda s: pytest.fail("slept"))
+    monkeypatch.setattr(sync_module.time, "sleep", lambda s: pytest.fail("slept"))
     with PivotRewardClient(
         "http://dead,http://live", transport=httpx.MockTransport(handler)
     ) as client:
@@ -660,7 +661,7 @@ async def test_async_backoff_with_mock_transport(monkeypatch: pytest.MonkeyPatch
     async def fake_sleep(delay: float) -> None:
         sleeps.append(delay)
 
-    monkeypatch.setattr(client_module.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr(async_module.asyncio, "sleep", fake_sleep)
     calls = 0
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -749,3 +750,108 @@ def test_translate_splits_texts_with_their_languages() -> None:
         assert [len(b["texts"]) for b in seen] == [2, 2, 1]
         assert all(b["source_lang"] == "de" and "source_langs" not in b for b in seen)
         assert len(out["translations"]) == 5
+
+
+# ------------------------------------------------------------------------------------------
+# in-flight bound, deadline, /get_reward splitting, pickling
+# ------------------------------------------------------------------------------------------
+
+
+class _Concurrency:
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+
+    def enter(self) -> None:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+
+    def leave(self) -> None:
+        self.now -= 1
+
+
+async def test_async_in_flight_bound_holds_across_calls() -> None:
+    seen = _Concurrency()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.enter()
+        await asyncio.sleep(0.05)
+        seen.leave()
+        return _ok(request)
+
+    async with AsyncPivotRewardClient(
+        "http://rm", transport=httpx.MockTransport(handler), max_in_flight=2
+    ) as client:
+        await asyncio.gather(*(client.post("/v1/x", {}) for _ in range(8)))
+    assert seen.peak == 2
+
+
+def test_sync_in_flight_bound_holds_across_threads() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    seen = _Concurrency()
+    lock = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            seen.enter()
+        time.sleep(0.05)
+        with lock:
+            seen.leave()
+        return _ok(request)
+
+    with (
+        PivotRewardClient(
+            "http://rm", transport=httpx.MockTransport(handler), max_in_flight=3
+        ) as client,
+        ThreadPoolExecutor(8) as pool,
+    ):
+        list(pool.map(lambda _: client.post("/v1/x", {}), range(12)))
+    assert seen.peak == 3
+
+
+def test_deadline_stops_retrying() -> None:
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(503, headers={"Retry-After": "2"}, json={"error": {}})
+    )
+    with PivotRewardClient("http://rm", transport=transport, deadline=0.5) as client:
+        started = time.monotonic()
+        with pytest.raises(PivotRewardError) as caught:
+            client.post("/v1/x", {})
+        assert time.monotonic() - started < 1.0  # did not sleep the 2 s Retry-After
+    assert caught.value.type == "deadline_exceeded"
+    assert caught.value.attempts == 1 and caught.value.status == 503
+
+
+def test_get_reward_is_split_keeping_lists_aligned(
+    server: str, small_proxy: tuple[Proxy, str]
+) -> None:
+    proxy, base = small_proxy
+    queries = [f"Frage {i}? Die Antwort lautet {i}." for i in range(7)]
+    prompts = [f"Frage {i}?" for i in range(7)]
+    labels: list[Any] = [
+        {"pivot_answer": str(i if i % 2 else i + 1), "lang": "de"} for i in range(7)
+    ]
+    with PivotRewardClient(base) as client:
+        out = client.get_reward(queries, prompts, labels)
+    sent = [s.json() for s in proxy.posts("/get_reward")]
+    assert [len(b["query"]) for b in sent] == [5, 2]
+    assert [b["labels"] for b in sent] == [labels[:5], labels[5:]]
+    whole = direct(server, "/get_reward", {"query": queries, "prompts": prompts, "labels": labels})
+    assert out == whole  # rewards, scores and every extra_logs column concatenated in order
+
+
+def test_errors_pickle() -> None:
+    import pickle
+
+    error = PivotRewardError(
+        "bad", status=422, type="validation_error", fields=[{"loc": "items[0].lang", "msg": "x"}]
+    )
+    clone = pickle.loads(pickle.dumps(error))
+    assert (clone.status, clone.type, clone.fields, str(clone)) == (
+        422,
+        "validation_error",
+        error.fields,
+        str(error),
+    )

@@ -1,9 +1,8 @@
-"""/v1/rewards, /v1/rank and OpenRLHF's /get_reward over HTTP (hash encoder, real fidelity/answers)."""
+"""/v1/rewards and /v1/rank over HTTP (hash encoder, real fidelity/answers); /get_reward is in
+test_http_openrlhf.py."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Iterator
 
 import httpx
@@ -67,10 +66,79 @@ def test_presets_report_their_components(server: str, preset: str, components: s
 
 def test_pasmr_without_pivot_answer_is_null(server: str) -> None:
     data = rewards(server, [{"response": GERMAN, "lang": "de"}], preset="pasmr")
-    assert (
-        data["results"][0]["reward"] is None
-        and data["results"][0]["answer_status"] == "no_pivot_answer"
+    result = data["results"][0]
+    assert result["reward"] is None and result["answer_status"] == "no_pivot_answer"
+    assert result["reason"] == "no_pivot_answer"
+
+
+@pytest.mark.parametrize("preset", ["hybrid", "pasmr", "pb-rlsvr-embedding"])
+def test_per_item_reasons_never_fail_the_batch(server: str, preset: str) -> None:
+    items = [
+        item(GERMAN),
+        {"response": GERMAN, "lang": "de", "pivot_answer": "18"},  # no reference
+        {"response": "18", "reference": REFERENCE, "pivot_answer": "18"},  # no language at all
+        {"response": GERMAN, "lang": "de", "reference": REFERENCE},  # no pivot answer
+        item(GERMAN_WRONG),
+    ]
+    results = rewards(server, items, preset=preset)["results"]
+    expected = {
+        "hybrid": [None, "no_reference", "language_unknown", "no_pivot_answer", None],
+        "pasmr": [None, None, "language_unknown", "no_pivot_answer", None],
+        "pb-rlsvr-embedding": [None, "no_reference", "language_unknown", None, None],
+    }[preset]
+    assert [r["reason"] for r in results] == expected
+    for result in results:
+        assert (result["reward"] is None) == (result["reason"] is not None), result
+    assert results[2]["lang"] is None and results[2]["lang_source"] is None
+    # the scorable items get exactly what they get alone
+    for i in (0, 4):
+        assert results[i] == rewards(server, [items[i]], preset=preset)["results"][0]
+
+
+def test_language_is_optional(server: str) -> None:
+    given, detected = rewards(server, [item(GERMAN), {**item(GERMAN), "lang": None}])["results"]
+    assert (given["lang"], given["lang_source"]) == ("de", "given")
+    assert (detected["lang"], detected["lang_source"]) == ("de", "response")
+    assert detected["reward"] == given["reward"]
+    from_prompt = rewards(
+        server, [{**item("18"), "lang": None, "prompt": "Wie viel Geld verdient Janet jeden Tag?"}]
+    )["results"][0]
+    assert (from_prompt["lang"], from_prompt["lang_source"]) == ("de", "prompt")
+    canonical = rewards(server, [item(GERMAN, lang="deu_Latn")])["results"][0]
+    assert canonical["lang"] == "de" and canonical["reward"] == given["reward"]
+
+
+def long_german(chars: int) -> str:
+    steps = [f"Schritt {i}: {i} + {i} = {2 * i}." for i in range(chars // 20 + 1)]
+    return " ".join(steps) + " Die Antwort lautet 18."
+
+
+def test_long_texts_are_cut_and_flagged_not_422(server: str) -> None:
+    long_reference = "She adds the numbers step by step. " * 3_000 + "The answer is 18."
+    items = [
+        item(GERMAN),
+        item(long_german(25_000)),
+        item(long_german(150_000)),
+        item(GERMAN, reference=long_reference),
+        item(GERMAN_WRONG),
+    ]
+    results = rewards(server, items)["results"]
+    assert [r["truncated"] for r in results] == [False, True, True, True, False]
+    assert results[0]["original_chars"] == {} and results[4]["original_chars"] == {}
+    assert results[1]["original_chars"]["response"] == len(items[1]["response"])
+    assert results[2]["original_chars"] == {"response": len(items[2]["response"])}
+    assert results[3]["original_chars"] == {"reference": len(long_reference)}
+    assert [r["answer_status"] for r in results] == ["match"] * 4 + ["mismatch"]
+    assert all(r["reason"] is None and r["reward"] is not None for r in results)
+    assert results[0] == rewards(server, [items[0]])["results"][0]
+
+
+def test_low_level_endpoints_keep_their_422_for_long_texts(server: str) -> None:
+    response = httpx.post(
+        f"{server}/v1/similarity", json={"reference": "r", "candidates": ["x" * 20_001]}
     )
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["loc"] == "candidates[0]"
 
 
 def test_custom_spec_and_gate_off(server: str) -> None:
@@ -102,7 +170,6 @@ def test_translation_preset_without_model_is_503(server: str) -> None:
 @pytest.mark.parametrize(
     ("body", "loc"),
     [
-        ({"items": [{"response": GERMAN, "lang": "de"}], "preset": "hybrid"}, "items[0].reference"),
         ({"items": [item(GERMAN, lang="xx")]}, "items[0].lang"),
         ({"items": [item(GERMAN)], "preset": "best"}, "preset"),
         ({"items": [item(GERMAN)], "spec": {"semantic": 0}}, "spec"),
@@ -136,80 +203,10 @@ def test_rank_prefers_cross_lingual_consensus(server: str) -> None:
     assert no_model.status_code == 503 and "PIVOT_RANK_MODEL" in no_model.json()["error"]["message"]
 
 
-def openrlhf_body(n: int = 1, label: object = None) -> dict:
-    prompt = "Frage: Janet hat 16 Eier, isst 3, backt mit 4 und verkauft den Rest zu 2 $. Wie viel verdient sie?\nAntwort:"
-    label = (
-        label
-        if label is not None
-        else json.dumps({"pivot_answer": "18", "lang": "de", "reference": REFERENCE})
+def test_a_lone_surrogate_is_422_naming_the_field_not_a_model_failure(server: str) -> None:
+    body = b'{"items": [{"response": "Die Antwort \\ud800 lautet 18.", "lang": "de", "reference": "r"}]}'
+    response = httpx.post(
+        f"{server}/v1/rewards", content=body, headers={"content-type": "application/json"}
     )
-    return {"query": [prompt + " " + GERMAN] * n, "prompts": [prompt] * n, "labels": [label] * n}
-
-
-def test_openrlhf_protocol(server: str) -> None:
-    response = httpx.post(f"{server}/get_reward", json=openrlhf_body(2))
-    assert response.status_code == 200, response.text
-    data = response.json()
-    assert set(data) == {"rewards", "scores", "extra_logs"}
-    assert len(data["rewards"]) == 2 and data["rewards"] == data["scores"]
-    assert data["rewards"][0] > 0
-    assert set(data["extra_logs"]) >= {"excluded", "gate_passed", "semantic", "answer"}
-    # the response was query minus prompt: the same as scoring the German answer directly
-    direct = rewards(server, [item(GERMAN)])["results"][0]["reward"]
-    assert data["rewards"][0] == direct
-
-
-def test_openrlhf_plain_label_detects_language_from_prompt(server: str) -> None:
-    body = openrlhf_body(1, label="18")
-    response = httpx.post(f"{server}/get_reward", json=body)
-    # hybrid needs an English reference, which a plain label cannot carry
-    assert (
-        response.status_code == 422
-        and response.json()["error"]["fields"][0]["loc"] == "labels[0].reference"
-    )
-
-
-def test_openrlhf_bad_labels(server: str) -> None:
-    body = openrlhf_body(2)
-    body["labels"] = body["labels"][:1]
-    assert httpx.post(f"{server}/get_reward", json=body).status_code == 422
-    broken = openrlhf_body(1, label='{"pivot_answer": 18')
-    assert (
-        httpx.post(f"{server}/get_reward", json=broken).json()["error"]["fields"][0]["loc"]
-        == "labels[0]"
-    )
-
-
-def test_openrlhf_single_sample_requests_are_batched() -> None:
-    """OpenRLHF sends one sample per request, many at once: they must share model batches."""
-    factory = HashFactory()
-    app = create_app(fast_settings(max_wait_ms=50, max_batch_size=512), encoder_factory=factory)
-    with running_server(app) as base:
-        factory.encoder.calls.clear()
-        prompt = "Frage: Wie viel verdient sie?\nAntwort:"
-
-        async def send_all() -> list[httpx.Response]:
-            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-                return await asyncio.gather(
-                    *(
-                        client.post(
-                            "/get_reward",
-                            json={
-                                "query": [f"{prompt} Sie verdient {i} $. Die Antwort lautet {i}."],
-                                "prompts": [prompt],
-                                "labels": [
-                                    json.dumps(
-                                        {"pivot_answer": "18", "lang": "de", "reference": REFERENCE}
-                                    )
-                                ],
-                            },
-                        )
-                        for i in range(64)
-                    )
-                )
-
-        responses = asyncio.run(send_all())
-        assert all(r.status_code == 200 for r in responses)
-        assert responses[18].json()["extra_logs"]["answer"] == [1.0]
-        calls = factory.encoder.calls
-        assert sum(calls) == 65 and len(calls) <= 8, calls  # 64 responses + the shared reference
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["fields"][0]["loc"] == "items[0].response"

@@ -147,6 +147,7 @@ def test_health_ready_models_metrics_docs(fast_server: str) -> None:
     models = httpx.get(f"{fast_server}/v1/models").json()
     assert models["models"][0]["name"] == "test-hash-encoder"
     assert models["models"][0]["device"] == "cpu"
+    assert (models["models"][0]["backend"], models["models"][0]["precision"]) == ("hash", "fp32")
     assert models["limits"]["max_items_per_request"] == 1024
     httpx.post(
         f"{fast_server}/v1/similarity", json={"reference": "r", "candidates": ["r", "r", "s"]}

@@ -7,14 +7,16 @@ PIVOT_METRICS_REQUIRE_AUTH=true. No error body carries a stack trace, an interna
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from service.api.app import create_app
-from tests.conftest import HashFactory, fast_settings
+from tests.conftest import REPO_ROOT, HashFactory, fast_settings
 from tests.reliability.helpers import (
     GOOD_BODY,
     assert_error_shape,
@@ -26,10 +28,18 @@ from tests.support.server import running_server
 KEYS = " k1-secret-alpha , k2-secret-beta "  # whitespace around keys is ignored
 K1, K2 = "k1-secret-alpha", "k2-secret-beta"
 
+
+def basic(userinfo: str | bytes) -> str:
+    """The Authorization header a client derives from a URL's `user:password@`."""
+    raw = userinfo if isinstance(userinfo, bytes) else userinfo.encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
 # Every route that needs a key: method, path, a valid request for it.
 PROTECTED: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/v1/similarity", {"json": GOOD_BODY}),
     ("GET", "/v1/models", {}),
+    ("POST", "/get_reward", {"json": {"query": []}}),
 ]
 OPEN = ["/healthz", "/readyz"]
 
@@ -47,6 +57,17 @@ WRONG_CREDENTIALS: list[tuple[str, dict[str, str | bytes]]] = [
     ("non-ASCII token bytes", {"authorization": b"Bearer \xe9\xff\xfe"}),
     ("8 KiB token", {"authorization": "Bearer " + "k" * 8192}),
     ("key in X-API-Key", {"x-api-key": K1}),
+    # Basic credentials (a key in the URL's user-info): the password, or the user when it is empty
+    ("Basic, wrong key as user", {"authorization": basic("k3-not-a-key:")}),
+    ("Basic, wrong key as password", {"authorization": basic(f"{K1}:k3-not-a-key")}),
+    ("Basic, key as user but a password", {"authorization": basic(f"{K1}:x")}),
+    ("Basic, key prefix", {"authorization": basic(f"u:{K1[:-1]}")}),
+    ("Basic, empty credentials", {"authorization": basic(":")}),
+    ("Basic, not base64", {"authorization": "Basic !!!notbase64!!!"}),
+    ("Basic, bad padding", {"authorization": "Basic azE"}),
+    ("Basic, non-ASCII bytes", {"authorization": b"Basic \xe9\xff"}),
+    ("Basic, scheme only", {"authorization": "Basic"}),
+    ("Basic, 8 KiB", {"authorization": basic("k" * 8192 + ":")}),
 ]
 
 
@@ -93,7 +114,19 @@ def test_protected_routes_reject_missing_or_wrong_keys(
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs"), PROTECTED, ids=[p for _, p, _ in PROTECTED])
-@pytest.mark.parametrize("authorization", [f"Bearer {K1}", f"Bearer {K2}", f"bearer {K2}"])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        f"Bearer {K1}",
+        f"Bearer {K2}",
+        f"bearer {K2}",
+        basic(f"{K1}:"),  # http://KEY:@host/
+        basic(f"trainer:{K2}"),  # http://trainer:KEY@host/
+        basic(f":{K1}"),
+        basic(K2),  # no separator at all: the whole value is the key
+        "basic " + basic(f"{K1}:").split()[1],
+    ],
+)
 def test_both_keys_work(
     keyed: httpx.Client, method: str, path: str, kwargs: dict[str, Any], authorization: str
 ) -> None:
@@ -188,3 +221,31 @@ def test_error_bodies_never_leak_internals(keyed: httpx.Client) -> None:
         assert 400 <= response.status_code < 500, response.text
         assert_error_shape(response)
         assert_no_leak(response.text, f"{response.request.method} {response.request.url.path}")
+
+
+def test_openapi_declares_bearer_and_basic_as_alternatives() -> None:
+    """Swagger UI's Authorize dialog offers both; each secured operation accepts either."""
+    schema = yaml.safe_load((REPO_ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == {
+        "type": "http",
+        "description": "One of the keys in PIVOT_API_KEYS.",
+        "scheme": "bearer",
+    }
+    assert schemes["HTTPBasic"]["type"] == "http" and schemes["HTTPBasic"]["scheme"] == "basic"
+    secured = {
+        f"{method.upper()} {path}": operation.get("security")
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+    }
+    for name, security in secured.items():
+        if name in ("GET /healthz", "GET /readyz", "GET /metrics", "GET /docs"):
+            continue
+        assert security == [{"HTTPBearer": []}, {"HTTPBasic": []}], name
+    assert secured["POST /get_reward"] and secured["GET /healthz"] is None
+
+
+def test_basic_credentials_work_on_metrics_too(keyed_metrics: httpx.Client) -> None:
+    assert keyed_metrics.get("/metrics", auth=(K1, "")).status_code == 200
+    assert keyed_metrics.get("/metrics", auth=("scraper", K2)).status_code == 200
+    assert_unauthorized(keyed_metrics.get("/metrics", auth=("scraper", "nope")))

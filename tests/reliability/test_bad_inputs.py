@@ -387,10 +387,26 @@ CATALOGUE.update(
                 {"json": {"items": [REWARD_ITEM], "spec": {"semantic": -1}}},
                 422,
             ),
+            # per-item problems are per-item results (reward null + reason), not a failed batch
             (
-                "semantic recipe without reference",
+                "semantic recipe without reference (reason no_reference)",
                 {"json": {"items": [{"response": "x", "lang": "de"}], "preset": "hybrid"}},
+                200,
+            ),
+            (
+                "lone surrogate in a response",
+                raw(b'{"items": [{"response": "\\ud800", "lang": "de", "reference": "r"}]}'),
                 422,
+            ),
+            (
+                "no language anywhere (reason language_unknown)",
+                {"json": {"items": [{"response": "18", "reference": "r"}]}},
+                200,
+            ),
+            (
+                "response over PIVOT_MAX_TEXT_CHARS and the old ceiling (cut, flagged)",
+                {"json": {"items": [{"response": "w " * 60_000, "lang": "de", "reference": "r"}]}},
+                200,
             ),
         ],
         "POST /v1/rank": [
@@ -424,7 +440,7 @@ CATALOGUE.update(
                 200,
             ),
             ("query is a string", {"json": {"query": "x"}}, 422),
-            ("empty query", {"json": {"query": []}}, 422),
+            ("empty query (OpenRLHF <= 0.11's extra replicas)", {"json": {"query": []}}, 200),
             ("labels shorter than query", {"json": {"query": ["a", "b"], "labels": ["1"]}}, 422),
             ("label is broken JSON", {"json": {"query": ["a"], "labels": ['{"lang": ']}}, 422),
             (
@@ -432,7 +448,29 @@ CATALOGUE.update(
                 {"json": {"query": ["a"], "labels": [{"colour": "red"}]}},
                 422,
             ),
-            ("label without language or prompt", {"json": {"query": ["a"], "labels": ["18"]}}, 422),
+            (
+                "label without language or prompt (excluded, reason in extra_logs)",
+                {"json": {"query": ["a"], "labels": ["18"]}},
+                200,
+            ),
+            ("label is a boolean", {"json": {"query": ["a"], "labels": [True]}}, 422),
+            ("label is a list of two", {"json": {"query": ["a"], "labels": [["1", "2"]]}}, 422),
+            ("label language unknown", {"json": {"query": ["a"], "labels": [{"lang": "xx"}]}}, 422),
+            (
+                "label answers conflict",
+                {"json": {"query": ["a"], "labels": [{"answer": 1, "gold": 2}]}},
+                422,
+            ),
+            ("labels is a string", {"json": {"query": ["a"], "labels": "18"}}, 422),
+            ("prompts shorter than query", {"json": {"query": ["a", "b"], "prompts": ["a"]}}, 422),
+            ("query item is a number", {"json": {"query": [5]}}, 422),
+            ("lone surrogate in a query", raw(b'{"query": ["a \\ud800"]}'), 422),
+            ("lone surrogate in a label", raw(b'{"query": ["a"], "labels": ["\\udfff"]}'), 422),
+            (
+                "query over PIVOT_MAX_TEXT_CHARS (cut, flagged)",
+                {"json": {"query": ["w " * 60_000], "labels": [{"lang": "de", "reference": "r"}]}},
+                200,
+            ),
             ("truncated JSON", raw(b'{"query": ["a"'), 400),
             ("text/plain", raw(b'{"query": ["a"]}', "text/plain"), 415),
             ("GET", {"method": "GET"}, 405),

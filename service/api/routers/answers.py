@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+import functools
 from dataclasses import asdict
-from typing import TypeVar
 
 from fastapi import APIRouter, Depends
 
@@ -26,21 +24,12 @@ from service.api.schemas import (
     PivotExtractResult,
 )
 from service.errors import InvalidInputError
-from service.scoring.answers import ConsistencyResult, ConsistencyRewards, score_consistency
+from service.scoring import bulk
+from service.scoring.answers import ConsistencyRewards
 from service.scoring.languages import check_languages
-from service.scoring.pivot import extract_pivot
 from service.state import ServiceState
 
 router = APIRouter(tags=["answers"], dependencies=[Depends(require_api_key)])
-
-T = TypeVar("T")
-
-
-async def _off_loop(state: ServiceState, work: Callable[[], T]) -> T:
-    """CPU-bound scoring in the CPU pool, so the event loop keeps serving other requests."""
-    return await with_deadline(
-        state, asyncio.get_running_loop().run_in_executor(state.cpu_executor, work)
-    )
 
 
 @router.post(
@@ -76,20 +65,22 @@ async def answer_consistency(
     )
     rewards = ConsistencyRewards(**request.rewards.model_dump())
 
-    def score_all() -> list[ConsistencyResult]:
-        return [
-            score_consistency(
-                item.target_response,
-                item.lang,
-                pivot_response=item.pivot_response,
-                pivot_answer=item.pivot_answer,
-                pivot_lang=item.pivot_lang,
+    tasks = [
+        (item.target_response, item.lang, item.pivot_response, item.pivot_answer, item.pivot_lang)
+        for item in items
+    ]
+    results = await with_deadline(
+        state,
+        state.cpu.run(
+            functools.partial(
+                bulk.consistency,
                 rewards=rewards,
-            )
-            for item in items
-        ]
-
-    results = await _off_loop(state, score_all)
+                think_start=state.settings.think_start,
+                think_end=state.settings.think_end,
+            ),
+            tasks,
+        ),
+    )
     state.metrics.items.labels("/v1/answer-consistency").inc(len(results))
     return ConsistencyResponse(results=[ConsistencyResultModel(**asdict(r)) for r in results])
 
@@ -113,16 +104,16 @@ async def pivot_extract(
     start = request.start or state.settings.pivot_start
     end = request.end or state.settings.pivot_end
 
-    def extract_all() -> list[PivotExtractResult]:
-        return [
-            PivotExtractResult(
-                **asdict(
-                    extract_pivot(r, start=start, end=end, require_start=request.require_start)
-                )
-            )
-            for r in request.rollouts
-        ]
-
-    results = await _off_loop(state, extract_all)
+    extracted = await with_deadline(
+        state,
+        state.cpu.run(
+            functools.partial(
+                bulk.pivots, start=start, end=end, require_start=request.require_start
+            ),
+            request.rollouts,
+            loc="rollouts",
+        ),
+    )
+    results = [PivotExtractResult(**asdict(e)) for e in extracted]
     state.metrics.items.labels("/v1/pivot/extract").inc(len(results))
     return PivotExtractResponse(start=start, end=end, results=results)

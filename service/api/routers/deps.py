@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hmac
 from collections.abc import Awaitable
 from typing import TypeVar
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.requests import HTTPConnection
 
 from service.errors import DeadlineExceededError, InvalidInputError, UnauthorizedError
 from service.state import ServiceState
@@ -18,19 +22,61 @@ T = TypeVar("T")
 _bearer = HTTPBearer(auto_error=False, description="One of the keys in PIVOT_API_KEYS.")
 
 
-def get_state(request: Request) -> ServiceState:
+class _KeyInUrl(HTTPBasic):
+    """Declares HTTP Basic in the OpenAPI schema; the header itself is read by `check_api_key`,
+    so a malformed one gets the service's own 401 body instead of FastAPI's."""
+
+    async def __call__(self, request: HTTPConnection) -> None:
+        return None
+
+
+_basic = _KeyInUrl(
+    scheme_name="HTTPBasic",
+    auto_error=False,
+    description="The key in the URL's user-info, for clients that cannot set headers "
+    "(OpenRLHF: `--reward.remote_url http://KEY:@host:8000/get_reward`): the Basic password, or "
+    "the user name when the password is empty (`KEY:`).",
+)
+
+
+# Dependencies are `async def`: FastAPI runs a plain `def` dependency in its thread pool, two thread
+# hops per request for a dictionary look-up (bench/README.md, profile of one pair per request).
+async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.pivot
     return state
 
 
-def check_api_key(state: ServiceState, credentials: HTTPAuthorizationCredentials | None) -> None:
+def offered_key(authorization: str | None) -> bytes | None:
+    """The key a request offers: `Bearer KEY`, or Basic credentials from a URL's user-info: the
+    password (`http://user:KEY@host/`), or the user name when the password is empty
+    (`http://KEY:@host/`; httpx also sends that for `http://KEY@host/`, python-requests sends
+    nothing without the colon). None when there is none."""
+    scheme, param = get_authorization_scheme_param(authorization)
+    if not param:
+        return None
+    if scheme.lower() == "bearer":
+        return param.encode()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(param.encode("latin-1"), validate=True)
+        except (ValueError, binascii.Error):
+            return b""  # offered, but unreadable: "invalid", not "missing"
+        user, _, password = decoded.partition(b":")
+        return password or user
+    return None
+
+
+def check_api_key(state: ServiceState, authorization: str | None) -> None:
     """Constant-time comparison against every configured key; no keys = open."""
     keys = state.settings.api_key_list
     if not keys:
         return
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise UnauthorizedError("missing API key: send 'Authorization: Bearer <key>'")
-    offered = credentials.credentials.encode()
+    offered = offered_key(authorization)
+    if offered is None:
+        raise UnauthorizedError(
+            "missing API key: send 'Authorization: Bearer <key>', or put the key in the URL "
+            "(http://KEY:@host:port/...)"
+        )
     # Compare against all keys (no early exit) so timing does not reveal which one nearly matched.
     matched = False
     for key in keys:
@@ -39,11 +85,20 @@ def check_api_key(state: ServiceState, credentials: HTTPAuthorizationCredentials
         raise UnauthorizedError("invalid API key")
 
 
-def require_api_key(
+async def authorization_header(
+    request: Request,
+    _bearer_scheme: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    _basic_scheme: None = Depends(_basic),
+) -> str | None:
+    """The Authorization header; the two scheme dependencies put both in openapi.yaml."""
+    return request.headers.get("authorization")
+
+
+async def require_api_key(
     state: ServiceState = Depends(get_state),
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    authorization: str | None = Depends(authorization_header),
 ) -> None:
-    check_api_key(state, credentials)
+    check_api_key(state, authorization)
 
 
 def check_item_count(state: ServiceState, count: int, loc: str) -> None:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials
 
-from service.api.routers.deps import _bearer, check_api_key, get_state, require_api_key
+from service.api.routers.deps import (
+    authorization_header,
+    check_api_key,
+    get_state,
+    require_api_key,
+)
 from service.api.schemas import (
     CalibrationInfo,
     ErrorResponse,
@@ -52,11 +56,11 @@ async def readyz(state: ServiceState = Depends(get_state)) -> JSONResponse:
 async def metrics(
     request: Request,
     state: ServiceState = Depends(get_state),
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    authorization: str | None = Depends(authorization_header),
 ) -> Response:
     """Prometheus exposition format. Needs an API key only when PIVOT_METRICS_REQUIRE_AUTH is true."""
     if state.settings.metrics_require_auth:
-        check_api_key(state, credentials)
+        check_api_key(state, authorization)
     if state.embedding is not None:
         state.metrics.queue_depth_gauge.labels(state.embedding.name).set(
             state.embedding.batcher.depth
@@ -86,6 +90,8 @@ async def list_models(state: ServiceState = Depends(get_state)) -> ModelsRespons
                 kind="embedding",
                 available=state.status == "ready",
                 device=encoder.device,
+                backend=encoder.backend,
+                precision=encoder.precision,
                 path=state.embedding_path,
                 languages=EMBEDDING_LANGUAGES,
                 max_seq_length=encoder.max_seq_length,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import numpy as np
 from fastapi import APIRouter, Depends
@@ -16,7 +17,7 @@ from service.api.routers.deps import (
 )
 from service.api.schemas import RankedCandidateModel, RankRequest, RankResponse
 from service.errors import FeatureUnavailableError
-from service.scoring.answers import extract_final_answer
+from service.scoring import bulk
 from service.scoring.languages import check_languages
 from service.scoring.ranking import rank_by_agreement
 from service.state import ServiceState
@@ -44,19 +45,25 @@ async def rank(request: RankRequest, state: ServiceState = Depends(get_state)) -
     if request.scorer == "reward_model":
         return await _rank_with_model(request, state)
     embedding = state.require_embedding()
-    loop = asyncio.get_running_loop()
 
     async def work() -> RankResponse:
-        answers_future = loop.run_in_executor(
-            state.cpu_executor,
-            lambda: [extract_final_answer(c.response, c.lang).value for c in candidates],
-        )
         texts = [c.response for c in candidates] + (
             [request.reference] if request.reference else []
         )
         text_locs = locs + (["reference"] if request.reference else [])
-        embedded = await embedding.embed(texts, allow_truncation=True, locs=text_locs)
-        answers = await answers_future
+        # Final answers (CPU pool) and embeddings (model queue) at the same time.
+        answers, embedded = await asyncio.gather(
+            state.cpu.run(
+                functools.partial(
+                    bulk.final_answers,
+                    think_start=state.settings.think_start,
+                    think_end=state.settings.think_end,
+                ),
+                [(c.response, c.lang) for c in candidates],
+                loc="candidates",
+            ),
+            embedding.embed(texts, allow_truncation=True, locs=text_locs),
+        )
         vectors = embedded.vectors.astype(np.float64)
         n = len(candidates)
         similarity = embedding.calibration.score(vectors[:n] @ vectors[:n].T)

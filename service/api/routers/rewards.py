@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends
 from service.api.errors import ERROR_RESPONSES
 from service.api.routers.deps import (
     check_item_count,
-    check_text_lengths,
     get_state,
     require_api_key,
     with_deadline,
@@ -42,24 +41,21 @@ async def rewards(
 
     Presets: `pb-rlsvr-embedding` (semantic similarity to the English reference), `pb-rlsvr-translation`
     (translate, then compare), `pasmr` (answer consistency 1 / 0.1 / 0), `hybrid` (semantic x answer).
-    Each result has the final `reward` (null = drop the sample) and every component for logging.
+    Each result has the final `reward` and every component for logging. One item never fails the
+    batch: a text over PIVOT_MAX_TEXT_CHARS is cut and flagged (`truncated`, `original_chars`), and an
+    item that cannot be scored gets `reward: null` with a `reason` (`language_unknown`,
+    `no_reference`, `no_pivot_answer`): drop that sample.
     """
     items = request.items
     check_item_count(state, len(items), "items")
-    texts, locs = [], []
-    for i, item in enumerate(items):
-        for name in ("response", "reference", "pivot_response", "prompt"):
-            value = getattr(item, name)
-            if value is not None:
-                texts.append(value)
-                locs.append(f"items[{i}].{name}")
-    check_text_lengths(state, texts, locs)
     spec = _spec(request, state)
     inputs = [item.to_input(f"items[{i}]") for i, item in enumerate(items)]
     outputs = await with_deadline(
         state, score_items(state, spec, inputs, long_text=request.long_text)
     )
-    state.metrics.items.labels("/v1/rewards").inc(len(outputs))
+    state.metrics.rewards_scored(
+        "/v1/rewards", [o.reason for o in outputs], [o.truncated for o in outputs]
+    )
     return RewardsResponse(
         preset=spec.name,
         results=[RewardResult(**asdict(o)) for o in outputs],
