@@ -18,7 +18,10 @@ T = TypeVar("T")
 _bearer = HTTPBearer(auto_error=False, description="One of the keys in PIVOT_API_KEYS.")
 
 
-def get_state(request: Request) -> ServiceState:
+# The dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in its worker
+# thread pool, which costs every request a thread hop and, under a burst, up to 40 new threads
+# (each a new malloc arena: the server's RSS stepped up after latency spikes in bench/soak.py).
+async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.pivot
     return state
 
@@ -39,7 +42,7 @@ def check_api_key(state: ServiceState, credentials: HTTPAuthorizationCredentials
         raise UnauthorizedError("invalid API key")
 
 
-def require_api_key(
+async def require_api_key(
     state: ServiceState = Depends(get_state),
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
 ) -> None:
