@@ -39,8 +39,9 @@ _basic = _KeyInUrl(
 )
 
 
-# Dependencies are `async def`: FastAPI runs a plain `def` dependency in its thread pool, two thread
-# hops per request for a dictionary look-up (bench/README.md, profile of one pair per request).
+# The dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in its worker
+# thread pool, which costs every request a thread hop and, under a burst, up to 40 new threads
+# (each a new malloc arena: the server's RSS stepped up after latency spikes in bench/soak.py).
 async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.pivot
     return state
