@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from service.engine.device import resolve_device, resolve_precision
-from service.engine.sub_batches import plan
+from service.engine.sub_batches import GPU_PLAN, plan
 from service.engine.tokens import TokenCounter
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,13 @@ class SentenceTransformerEncoder:
         start = 0
         autocast = torch.autocast(self.device, dtype=torch.bfloat16, enabled=self._autocast_bf16)
         with torch.inference_mode(), autocast:
-            for size in plan([lengths[i] for i in order], self.sub_batch):
+            sorted_lengths = [lengths[i] for i in order]
+            sizes = (
+                plan(sorted_lengths, self.sub_batch, *GPU_PLAN)
+                if self.device == "cuda"
+                else plan(sorted_lengths, self.sub_batch)
+            )
+            for size in sizes:
                 chunk = order[start : start + size]
                 start += size
                 encoded = self._model.encode(

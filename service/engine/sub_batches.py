@@ -10,7 +10,8 @@ forward pass (a small dynamic programme: at most `max_rows` x 64 steps) brings t
 
 The cost constants were measured on the CPU with e5-small (bench/README.md, "Where the time goes"):
 a forward pass has a fixed cost of about 55 tokens' worth, and throughput drops past ~1,500 tokens
-per pass (cache-bound matmuls).
+per pass (cache-bound matmuls). On a GPU a pass's fixed cost dominates and padding is nearly
+free, so the encoder plans full chunks there (`GPU_PLAN`).
 """
 
 from __future__ import annotations
@@ -23,14 +24,21 @@ PASS_OVERHEAD_TOKENS = 55.0
 ATTENTION_SCALE = 2300.0
 # Padded tokens per pass beyond which a pass gets slower per token.
 MAX_PASS_TOKENS = 1536
+# (max_tokens, overhead) on CUDA: no token cap, a fixed cost that always favours full chunks.
+GPU_PLAN = (10**9, 1e9)
 
 
-def pass_cost(rows: int, longest: int) -> float:
+def pass_cost(rows: int, longest: int, overhead: float = PASS_OVERHEAD_TOKENS) -> float:
     """Estimated cost (token-steps) of one padded forward pass."""
-    return PASS_OVERHEAD_TOKENS + rows * longest * (1.0 + longest / ATTENTION_SCALE)
+    return overhead + rows * longest * (1.0 + longest / ATTENTION_SCALE)
 
 
-def plan(lengths: Sequence[int], max_rows: int, max_tokens: int = MAX_PASS_TOKENS) -> list[int]:
+def plan(
+    lengths: Sequence[int],
+    max_rows: int,
+    max_tokens: int = MAX_PASS_TOKENS,
+    overhead: float = PASS_OVERHEAD_TOKENS,
+) -> list[int]:
     """Sizes of consecutive chunks of `lengths` (sorted ascending) that minimise the total cost.
 
     Each chunk has at most `max_rows` texts and, unless it is a single text, at most `max_tokens`
@@ -46,7 +54,7 @@ def plan(lengths: Sequence[int], max_rows: int, max_tokens: int = MAX_PASS_TOKEN
         for rows in range(1, min(max_rows, end) + 1):
             if rows > 1 and rows * longest > max_tokens:
                 break
-            cost = best[end - rows] + pass_cost(rows, longest)
+            cost = best[end - rows] + pass_cost(rows, longest, overhead)
             if cost < best[end]:
                 best[end], cut[end] = cost, rows
     sizes: list[int] = []

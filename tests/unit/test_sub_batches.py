@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from service.engine.sub_batches import MAX_PASS_TOKENS, pass_cost, plan
+from service.engine.sub_batches import GPU_PLAN, MAX_PASS_TOKENS, pass_cost, plan
 
 
 def _padded(lengths: list[int], sizes: list[int]) -> int:
@@ -50,3 +50,10 @@ def test_equal_lengths_fill_whole_chunks_and_a_long_text_goes_alone() -> None:
     assert plan([76] * 32, max_rows=16) == [16, 16]
     assert plan([40, 41, 42, 500], max_rows=16) == [3, 1]
     assert plan([], max_rows=16) == []
+
+
+def test_on_a_gpu_the_plan_uses_the_fewest_passes() -> None:
+    lengths = sorted([30, 31, 40, 90, 120, 150, 170, 180] * 5)
+    gpu = plan(lengths, 16, *GPU_PLAN)
+    assert len(gpu) == 3 and sum(gpu) == 40  # as few passes as fixed chunks of 16
+    assert len(plan(lengths, 16)) > 3  # on CPU, padding is worth more passes
