@@ -32,7 +32,7 @@ from typing import Any
 def _patch_subbatch(size: int) -> None:
     import numpy as np
 
-    from service.engine.embedding import SentenceTransformerEncoder
+    from service.engine.encoder import SentenceTransformerEncoder
 
     def predict_batch(self: SentenceTransformerEncoder, items: list[str]) -> list[np.ndarray]:
         import torch
@@ -54,7 +54,7 @@ def _patch_subbatch(size: int) -> None:
 def _patch_tokfix() -> None:
     import copy
 
-    from service.engine.embedding import SentenceTransformerEncoder
+    from service.engine.encoder import SentenceTransformerEncoder
 
     def count_tokens(self: SentenceTransformerEncoder, texts: Any) -> list[int]:
         with self._tokenizer_lock:
