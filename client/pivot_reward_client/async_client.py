@@ -24,6 +24,10 @@ class AsyncPivotRewardClient(ClientBase[Answer]):
     httpx.AsyncClient belongs to the loop that first uses it); `loops.LoopLocalClients` does that.
     """
 
+    # How the client waits between attempts; an attribute so a test can record the waits without
+    # patching asyncio.sleep for the whole event loop.
+    _pause = staticmethod(asyncio.sleep)
+
     def __init__(
         self,
         base_urls: str | Sequence[str],
@@ -86,7 +90,7 @@ class AsyncPivotRewardClient(ClientBase[Answer]):
                 if isinstance(step, Send):
                     step = steps.send(await self._attempt(step))
                 else:
-                    await asyncio.sleep(step.seconds)
+                    await self._pause(step.seconds)
                     step = steps.send(None)
         except StopIteration as done:
             answer: JSON = done.value

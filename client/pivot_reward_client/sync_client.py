@@ -26,6 +26,10 @@ class PivotRewardClient(ClientBase[JSON]):
     an httpx transport (tests: `httpx.MockTransport`).
     """
 
+    # How the client waits between attempts; an attribute so a test can record the waits without
+    # patching time.sleep for every thread of the process.
+    _pause = staticmethod(time.sleep)
+
     def __init__(
         self,
         base_urls: str | Sequence[str],
@@ -81,7 +85,7 @@ class PivotRewardClient(ClientBase[JSON]):
                 if isinstance(step, Send):
                     step = steps.send(self._attempt(step))
                 else:
-                    time.sleep(step.seconds)
+                    self._pause(step.seconds)
                     step = steps.send(None)
         except StopIteration as done:
             answer: JSON = done.value

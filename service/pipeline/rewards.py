@@ -52,6 +52,7 @@ class RewardOutput:
     reward: float | None
     components: dict[str, float | None] = field(default_factory=dict)
     gate: str = "off"
+    gate_passed: bool = True  # what the gate decided (`empty` / `undetermined` may pass)
     detected_lang: str | None = None
     answer_status: str | None = None
     translation: str | None = None
@@ -245,6 +246,7 @@ async def score_items(
                 reward=None if reward is None else round(reward, 6),
                 components=components[i],
                 gate=reason_of_gate,
+                gate_passed=passed,
                 detected_lang=detected,
                 answer_status=None if answer is None else answer.status,
                 translation=translations[i],

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import pivot_reward_client.async_client as async_module
-import pivot_reward_client.sync_client as sync_module
 import pytest
 from pivot_reward_client import (
     AsyncPivotRewardClient,
@@ -621,7 +619,7 @@ def _ok(request: httpx.Request) -> httpx.Response:
 
 def test_backoff_is_exponential_capped_with_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr(sync_module.time, "sleep", sleeps.append)
+    monkeypatch.setattr(PivotRewardClient, "_pause", staticmethod(sleeps.append))
     transport = httpx.MockTransport(lambda request: httpx.Response(500, text="boom"))
     client = PivotRewardClient(
         "http://rm", transport=transport, max_retries=6, backoff_base=1.0, backoff_max=8.0
@@ -645,7 +643,7 @@ def test_dead_url_cools_down(monkeypatch: pytest.MonkeyPatch) -> None:
             raise httpx.ConnectError("refused", request=request)
         return _ok(request)
 
-    monkeypatch.setattr(sync_module.time, "sleep", lambda s: pytest.fail("slept"))
+    monkeypatch.setattr(PivotRewardClient, "_pause", staticmethod(lambda s: pytest.fail("slept")))
     with PivotRewardClient(
         "http://dead,http://live", transport=httpx.MockTransport(handler)
     ) as client:
@@ -661,7 +659,7 @@ async def test_async_backoff_with_mock_transport(monkeypatch: pytest.MonkeyPatch
     async def fake_sleep(delay: float) -> None:
         sleeps.append(delay)
 
-    monkeypatch.setattr(async_module.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr(AsyncPivotRewardClient, "_pause", staticmethod(fake_sleep))
     calls = 0
 
     def handler(request: httpx.Request) -> httpx.Response:

@@ -362,3 +362,14 @@ def test_bad_fields_are_422_naming_them(hybrid: str, raw: bytes, loc: str) -> No
     )
     assert answer.status_code == 422, answer.text
     assert [f["loc"] for f in answer.json()["error"]["fields"]] == [loc]
+
+
+def test_gate_passed_says_what_the_gate_decided(hybrid: str) -> None:
+    """`empty` passes the gate (like `undetermined`, PIVOT's default): the log says 1, not 0."""
+    empty = one(hybrid, "", OBJECT_LABEL)
+    assert direct(hybrid, {"response": "", **OBJECT_LABEL})["gate"] == "empty"
+    assert empty["gate_passed"] == 1.0
+    copied = one(hybrid, REFERENCE, OBJECT_LABEL)  # the English reference pasted as the answer
+    assert direct(hybrid, {"response": REFERENCE, **OBJECT_LABEL})["gate"] != "ok"
+    assert copied["gate_passed"] == 0.0 and copied["reward"] == 0.0
+    assert one(hybrid, GERMAN, OBJECT_LABEL)["gate_passed"] == 1.0

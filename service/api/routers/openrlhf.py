@@ -39,7 +39,7 @@ def extra_logs(spec: RewardSpec, outputs: Sequence[RewardOutput]) -> dict[str, l
         "format_error": flags([o.answer_status == "format_error" for o in outputs]),
         "truncated": flags([o.truncated for o in outputs]),
         "lang_guessed": flags([o.lang_source not in (None, "given") for o in outputs]),
-        "gate_passed": flags([o.gate in ("ok", "off", "undetermined") for o in outputs]),
+        "gate_passed": flags([o.gate_passed for o in outputs]),
     }
     for name in COMPONENTS:
         if spec.uses(name):
