@@ -274,7 +274,10 @@ class CpuMeter:
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._t0
         busy, steal = _system_jiffies()
-        ours = sum(_process_jiffies(p) - j0 for p, j0 in self._ours0.items())
+        used = {p: _process_jiffies(p) - j0 for p, j0 in self._ours0.items()}
+        ours = sum(used.values())
+        # The harness's own share is the load generator's: CPU the server could not use.
+        self.harness_cpu_s = used["self"] / _CLK_TCK
         cpus = os.cpu_count() or 1
         self.ours_cpu_s = ours / _CLK_TCK
         self.foreign_cpu_s = max(0.0, (busy - self._busy0 - ours) / _CLK_TCK)
@@ -284,6 +287,7 @@ class CpuMeter:
     def summary(self) -> dict[str, float]:
         return {
             "ours_cpu_fraction": round(self.ours_cpu_s / self.capacity_s, 3),
+            "harness_cpu_fraction": round(self.harness_cpu_s / self.capacity_s, 3),
             "foreign_cpu_fraction": round(self.foreign_cpu_s / self.capacity_s, 3),
             "steal_fraction": round(self.steal_cpu_s / self.capacity_s, 3),
         }
