@@ -3,7 +3,7 @@
 infinity-emb 0.0.78 pins sentence-transformers < 4 (and transformers 4.x), so it lives in a separate
 venv. Set it up once with
 
-    python -m bench.infinity setup [--venv /tmp/infvenv]
+    python -m bench.infinity setup [--venv .venv-infinity]
 
 which runs: `python3 -m venv`, `pip install torch==2.13.0` (the service's torch), `pip install
 "infinity-emb[all]"` (its resolver swaps torch for 2.8 + CUDA wheels because colpali-engine pins
@@ -35,7 +35,12 @@ import numpy as np
 
 from bench.procs import HOST, Server, free_port
 
-DEFAULT_VENV = Path(os.environ.get("PIVOT_BENCH_INFINITY_VENV", "/tmp/infvenv"))
+# Beside the project's own venvs (git-ignored as .venv-*/), so `make bench` finds it after setup.
+DEFAULT_VENV = Path(
+    os.environ.get(
+        "PIVOT_BENCH_INFINITY_VENV", Path(__file__).resolve().parent.parent / ".venv-infinity"
+    )
+)
 TORCH_SPEC = "torch==2.13.0"
 MIN_COSINE = 0.9999
 # Telemetry off and no hub look-ups: loopback only.

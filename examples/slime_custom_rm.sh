@@ -6,6 +6,9 @@
 # per group). `--rm-url` is the service's base URL (or set PIVOT_REWARD_URL). The dataset's label
 # column (`--label-key`) is read as OpenRLHF labels are: reference text, gold number, or object.
 #
+# Without our client in slime's environment: `--rm-type remote_rm --rm-url "$PIVOT_URL/slime/reward"`
+# (one request per sample, the reward only, null rewards as 0.0).
+#
 #   PRINT_ONLY=1  print the reward arguments instead of running (tests/trainers checks them)
 set -euo pipefail
 

@@ -13,8 +13,10 @@ Settings: `args.rm_url` (a base URL; a trailing `/get_reward` is dropped), else 
 `PIVOT_API_KEY` and the other
 `PIVOT_REWARD_*` variables of `pivot_reward_client.config`.
 
-slime's own remote path (`--rm-type remote_rm --rm-url URL`) posts `{"prompt", "response",
-"label"}`; `payload(sample)` builds exactly that shape and `score_payloads()` scores such payloads.
+slime's own remote path (`--rm-type remote_rm --rm-url http://HOST:8000/slime/reward`) needs none
+of this code: it posts `{"prompt", "response", "label"}` and the service answers a bare number
+(null rewards as 0.0, without the details). `payload(sample)` builds that shape and
+`score_payloads()` scores such payloads.
 """
 
 from collections.abc import Mapping, Sequence

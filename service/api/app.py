@@ -17,7 +17,16 @@ from fastapi.staticfiles import StaticFiles
 from service import __version__
 from service.api.errors import install_error_handlers
 from service.api.middleware import RequestContextMiddleware
-from service.api.routers import answers, health, openrlhf, rank, rewards, similarity, translation
+from service.api.routers import (
+    answers,
+    health,
+    openrlhf,
+    rank,
+    rewards,
+    similarity,
+    slime,
+    translation,
+)
 from service.lifecycle import EncoderFactory, close_models, load_encoder, load_models
 from service.settings import Settings
 from service.state import ServiceState
@@ -103,4 +112,5 @@ def create_app(
     app.include_router(rewards.router)
     app.include_router(rank.router)
     app.include_router(openrlhf.router)
+    app.include_router(slime.router)
     return app

@@ -720,6 +720,39 @@ class RankResponse(BaseModel):
     candidates: list[RankedCandidateModel]
 
 
+# --- slime ---
+SlimePrompt = UnicodeText | list[dict[str, Any]]
+
+
+class SlimeRequest(BaseModel):
+    """slime's built-in remote reward call (`--rm-type remote_rm --rm-url URL`): one sample."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "prompt": "Janet hat 16 Eier, isst 3, backt mit 4 und verkauft den Rest zu "
+                    "2 $. Wie viel verdient sie?",
+                    "response": "16 - 3 - 4 = 9 Eier, 9 x 2 $ = 18 $. Die Antwort lautet 18.",
+                    "label": {"pivot_answer": "18", "lang": "de"},
+                }
+            ]
+        },
+    )
+
+    prompt: SlimePrompt | None = Field(
+        None,
+        description="slime's `sample.prompt`: text, or chat messages (`[{role, content}]`; the "
+        "last user message is read). Only used to guess the language when nothing else says it.",
+    )
+    response: UnicodeText = Field(description="slime's `sample.response`, the rollout.")
+    label: Any = Field(
+        None, description="slime's `sample.label`: any JSON type, read as `/get_reward`'s labels."
+    )
+
+
 # --- OpenRLHF ---
 OPENRLHF_EXAMPLES: list[Any] = [
     {
