@@ -19,6 +19,7 @@ from service.scoring import bulk
 from service.scoring.answers import ConsistencyResult
 from service.scoring.bulk import GateVerdict
 from service.scoring.fidelity import FidelityConfig, GateScope
+from service.scoring.labels import Label
 from service.scoring.languages import check_languages
 from service.scoring.rewards import RewardSpec, combine
 from service.scoring.text_limits import fit_text
@@ -45,6 +46,19 @@ class RewardInput:
     pivot_answer: str | None = None
     prompt: str | None = None  # only read to guess the language, as a last resort
     loc: str = "items[0]"  # where the item sits in the request, for error messages
+
+
+def input_from_label(response: str, label: Label, prompt: str, loc: str) -> RewardInput:
+    """One item of a trainer's protocol (OpenRLHF, slime): a response, its parsed label, a prompt."""
+    return RewardInput(
+        response=response,
+        lang=label.lang,
+        reference=label.reference,
+        pivot_response=label.pivot_response,
+        pivot_answer=label.pivot_answer,
+        prompt=prompt or None,
+        loc=loc,
+    )
 
 
 @dataclass

@@ -10,7 +10,13 @@ from service.api.errors import ERROR_RESPONSES
 from service.api.routers.deps import check_item_count, get_state, require_api_key, with_deadline
 from service.api.schemas import OpenRLHFRequest, OpenRLHFResponse
 from service.errors import InvalidInputError
-from service.pipeline.rewards import NULL_REASONS, RewardInput, RewardOutput, score_items
+from service.pipeline.rewards import (
+    NULL_REASONS,
+    RewardInput,
+    RewardOutput,
+    input_from_label,
+    score_items,
+)
 from service.scoring.labels import parse_label
 from service.scoring.rewards import COMPONENTS, RewardSpec, preset
 from service.state import ServiceState
@@ -78,15 +84,7 @@ async def get_reward(
             request.labels[i] if request.labels is not None else None, f"labels[{i}]"
         )
         inputs.append(
-            RewardInput(
-                response=split_response(query, prompt),
-                lang=label.lang,
-                reference=label.reference,
-                pivot_response=label.pivot_response,
-                pivot_answer=label.pivot_answer,
-                prompt=prompt or None,
-                loc=f"labels[{i}]",
-            )
+            input_from_label(split_response(query, prompt), label, prompt, f"labels[{i}]")
         )
     outputs = await with_deadline(state, score_items(state, spec, inputs)) if inputs else []
     state.metrics.rewards_scored(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from service.api.errors import ERROR_RESPONSES
 from service.api.routers.deps import get_state, require_api_key, with_deadline
 from service.api.schemas import SlimeRequest
-from service.pipeline.rewards import RewardInput, score_items
+from service.pipeline.rewards import input_from_label, score_items
 from service.scoring.labels import parse_label
 from service.scoring.rewards import preset
 from service.state import ServiceState
@@ -49,16 +49,7 @@ async def slime_reward(request: SlimeRequest, state: ServiceState = Depends(get_
     sample, use the custom hook `pivot_reward_client.slime.reward_func` instead.
     """
     label = parse_label(request.label, "label")
-    prompt = prompt_text(request.prompt)
-    item = RewardInput(
-        response=request.response,
-        lang=label.lang,
-        reference=label.reference,
-        pivot_response=label.pivot_response,
-        pivot_answer=label.pivot_answer,
-        prompt=prompt or None,
-        loc="label",
-    )
+    item = input_from_label(request.response, label, prompt_text(request.prompt), "label")
     spec = preset(state.settings.reward_preset)
     (output,) = await with_deadline(state, score_items(state, spec, [item]))
     state.metrics.rewards_scored("/slime/reward", [output.reason], [output.truncated])
