@@ -8,6 +8,7 @@ from typing import Any, Self, Unpack
 import httpx
 
 from pivot_reward_client import protocol
+from pivot_reward_client.aiohttp_transport import AiohttpTransport, aiohttp_available
 from pivot_reward_client.endpoints import ClientBase, ClientOptions
 from pivot_reward_client.errors import PivotRewardError
 from pivot_reward_client.policy import Exchange, Send, exchange
@@ -20,7 +21,9 @@ class AsyncPivotRewardClient(ClientBase[Answer]):
     """Asynchronous client, same methods and behaviour as `PivotRewardClient` (awaitable).
 
     Chunks of a split batch are sent concurrently; at most `max_in_flight` requests of this client
-    are outstanding at once, across all calls. Use one instance per event loop (an
+    are outstanding at once, across all calls. Requests go through aiohttp when it is installed
+    (`aiohttp_transport.py`: far less CPU per request than httpx's own pool), else through httpx;
+    `transport=httpx.AsyncHTTPTransport()` forces httpx. Use one instance per event loop (an
     httpx.AsyncClient belongs to the loop that first uses it); `loops.LoopLocalClients` does that.
     """
 
@@ -36,6 +39,9 @@ class AsyncPivotRewardClient(ClientBase[Answer]):
         **options: Unpack[ClientOptions],
     ) -> None:
         super().__init__(base_urls, **options)
+        if transport is None and aiohttp_available():
+            # httpx's own pool costs ~4 ms of CPU per request at 32 connections; aiohttp < 1 ms.
+            transport = AiohttpTransport(self.max_in_flight)
         limits = httpx.Limits(
             max_connections=self.max_in_flight, max_keepalive_connections=self.max_in_flight
         )
